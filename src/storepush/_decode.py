@@ -1,0 +1,123 @@
+"""Turning response bodies into msgspec Structs, and error answers into typed exceptions.
+
+Decoders are built once per type and cached. Every failure becomes a
+:class:`~storepush.DecodeError` carrying msgspec's path (``$.release.packages[0].apk_size``),
+the status, and a short excerpt of the body; never a ``KeyError`` or ``AttributeError``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from ._errors import (
+    APIError,
+    BadRequestError,
+    DecodeError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    excerpt,
+)
+
+__all__ = ["ErrorEnvelope", "api_error", "decode"]
+
+T = TypeVar("T")
+
+_PATH = re.compile(r" - at `(\$[^`]*)`$")
+
+
+class ErrorEnvelope(msgspec.Struct):
+    """The error shape both services use as far as it is known: ``{type, message}``."""
+
+    type: str | None = None
+    message: str | None = None
+    detail: str | None = None
+
+
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(type_: Any) -> msgspec.json.Decoder[Any]:
+    found = _DECODERS.get(type_)
+    if found is None:
+        found = _DECODERS[type_] = msgspec.json.Decoder(type_)
+    return found
+
+
+def decode(body: bytes, type_: type[T], *, status: int, method: str, url: str) -> T:
+    """Decode ``body`` into ``type_`` or raise :class:`DecodeError`."""
+    try:
+        result: T = _decoder(type_).decode(body)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _PATH.search(text)
+        raise DecodeError(
+            f"unexpected response shape: {text}",
+            status=status,
+            method=method,
+            url=url,
+            path=match.group(1) if match else None,
+            body_excerpt=excerpt(body),
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise DecodeError(
+            f"response is not valid JSON: {exc}",
+            status=status,
+            method=method,
+            url=url,
+            body_excerpt=excerpt(body),
+        ) from exc
+    return result
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def read_envelope(body: bytes) -> ErrorEnvelope | None:
+    """The ``{type, message}`` of a body, or ``None`` when it is not such a JSON object."""
+    try:
+        return _decoder(ErrorEnvelope).decode(body)  # type: ignore[no-any-return]
+    except msgspec.DecodeError:  # ValidationError is a subclass
+        return None
+
+
+def api_error(
+    status: int,
+    body: bytes,
+    *,
+    method: str,
+    url: str,
+    retry_after: float | None = None,
+    hint: str = "",
+) -> APIError:
+    """The typed :class:`APIError` for an error answer (status >= 300, or a failed envelope)."""
+    envelope = read_envelope(body)
+    error_type = envelope.type if envelope else None
+    server_message = (envelope.message or envelope.detail) if envelope else None
+    if status >= 500:
+        cls: type[APIError] = ServerError
+    else:
+        cls = _BY_STATUS.get(status, APIError)
+    summary = server_message or f"HTTP {status}"
+    if hint:
+        summary = f"{summary}. {hint}"
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "method": method,
+        "url": url,
+        "error_type": error_type,
+        "server_message": server_message,
+        "body_excerpt": excerpt(body),
+    }
+    if cls is RateLimitError:
+        return RateLimitError(summary, retry_after=retry_after, **kwargs)
+    return cls(summary, **kwargs)

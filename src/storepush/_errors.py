@@ -1,0 +1,228 @@
+"""The exceptions storepush raises.
+
+Every exception derives from :class:`StorePushError`; none exposes an aiohttp type (the
+original exception, where there is one, is chained as ``__cause__``). No message, attribute
+or ``repr`` ever holds a token or an API key.
+
+::
+
+    StorePushError
+    ├── ValidationError          bad input, found before any request was sent
+    ├── APIError                 the server answered, and the answer is an error
+    │   ├── BadRequestError          400
+    │   ├── PermissionDeniedError    403
+    │   ├── NotFoundError            404
+    │   ├── RateLimitError           429 (``retry_after``)
+    │   └── ServerError              5xx
+    ├── TransportError           no usable answer reached us
+    │   ├── ConnectError             the connection could not be made (nothing was sent)
+    │   └── TimeoutError             connect, idle-read or deadline timeout
+    ├── OutcomeUnknownError      a non-repeatable call may or may not have acted
+    ├── DecodeError              a response does not have the expected shape
+    │   └── ResponseTooLargeError    a response body over the size cap
+    └── WorkflowError            a publish workflow cannot go on safely
+        ├── DraftExistsError         an uncommitted release already exists
+        ├── IntegrityError           the server stored something other than what we sent
+        └── PublicationTimeoutError  a wait for publication passed its deadline
+
+The workflows (``publish``, ``publish_version``) catch :class:`OutcomeUnknownError`, read the
+server's state and continue exactly once; direct callers of the low-level methods decide
+themselves.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "APIError",
+    "BadRequestError",
+    "ConnectError",
+    "DecodeError",
+    "DraftExistsError",
+    "IntegrityError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "PublicationTimeoutError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "ServerError",
+    "StorePushError",
+    "TimeoutError",
+    "TransportError",
+    "ValidationError",
+    "WorkflowError",
+]
+
+_EXCERPT_CHARS = 300
+
+
+def excerpt(body: bytes, limit: int = _EXCERPT_CHARS) -> str:
+    """A short, printable excerpt of a response body for error messages."""
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+class StorePushError(Exception):
+    """The root of every error storepush raises."""
+
+
+class ValidationError(StorePushError, ValueError):
+    """Bad input, found before any request was sent.
+
+    ``field`` names the offending argument (or manifest key), ``fix`` says what to do.
+    """
+
+    def __init__(self, field: str, problem: str, fix: str = "") -> None:
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        message = f"{field}: {problem}"
+        if fix:
+            message += f" ({fix})"
+        super().__init__(message)
+
+
+class APIError(StorePushError):
+    """The server answered with an error status, or with an error envelope on a 2xx."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        error_type: str | None = None,
+        server_message: str | None = None,
+        body_excerpt: str = "",
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.error_type = error_type
+        self.server_message = server_message
+        self.body_excerpt = body_excerpt
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        head = f"{self.args[0]} [{self.status} on {self.method} {self.url}]"
+        if self.server_message is None and self.body_excerpt:
+            head += f" body: {self.body_excerpt!r}"
+        return head
+
+
+class BadRequestError(APIError):
+    """400: the server refused the request; ``server_message`` says why."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the credential is not accepted for this resource."""
+
+
+class NotFoundError(APIError):
+    """404: no such resource (or a wrong ``base_url``)."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class ServerError(APIError):
+    """5xx: the server failed."""
+
+
+class TransportError(StorePushError):
+    """No usable answer reached us. ``sent`` tells whether any byte of the request left."""
+
+    def __init__(self, message: str, *, method: str, url: str, sent: bool) -> None:
+        self.method = method
+        self.url = url
+        self.sent = sent
+        super().__init__(f"{message} [{method} {url}]")
+
+
+class ConnectError(TransportError):
+    """The connection could not be made, so nothing was sent."""
+
+
+class TimeoutError(TransportError):  # shadows the builtin on purpose: the documented name
+    """A connect, idle-read or per-call deadline timeout."""
+
+
+# The builtin is still needed inside this package; keep a handle that survives the shadowing.
+BuiltinTimeoutError = builtins.TimeoutError
+
+
+class OutcomeUnknownError(StorePushError):
+    """A call that is not safe to repeat may or may not have acted on the server.
+
+    Raised instead of a blind retry when a POST or DELETE timed out after it was sent, lost its
+    connection, or got a 500/502/503/504. Read the server's state before deciding what next;
+    the publish workflows do exactly that. ``status`` is the HTTP status when there was one.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, status: int | None) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        super().__init__(f"{message} [{method} {url}]")
+
+
+class DecodeError(StorePushError):
+    """A response does not have the expected shape.
+
+    ``path`` is msgspec's location of the problem (for example
+    ``$.release.packages[0].apk_size``) when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        path: str | None = None,
+        body_excerpt: str = "",
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.path = path
+        self.body_excerpt = body_excerpt
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        text = f"{self.args[0]} [{self.status} on {self.method} {self.url}]"
+        if self.body_excerpt:
+            text += f" body: {self.body_excerpt!r}"
+        return text
+
+
+class ResponseTooLargeError(DecodeError):
+    """A response body is larger than the configured cap; it was refused, not buffered."""
+
+
+class WorkflowError(StorePushError):
+    """A publish workflow cannot go on without risking a duplicate or a loss."""
+
+
+class DraftExistsError(WorkflowError):
+    """The app already has an uncommitted release and the draft policy is ``"fail"``."""
+
+
+class IntegrityError(WorkflowError):
+    """The server reports a size or SHA-1 other than the file we sent."""
+
+
+class PublicationTimeoutError(WorkflowError, BuiltinTimeoutError):
+    """A wait for a release to be published (or a bundle to be processed) ran out of time."""

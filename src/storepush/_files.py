@@ -1,0 +1,119 @@
+"""Pre-flight checks of local files, shared by both marketplaces. No network.
+
+Each check raises :class:`~storepush.ValidationError` naming the field and the fix, before any
+request is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import stat
+import zipfile
+from pathlib import Path
+
+from ._errors import ValidationError
+
+__all__ = [
+    "ascii_filename",
+    "check_file",
+    "check_text",
+    "file_sha1",
+    "open_zip_names",
+    "sniff_image",
+]
+
+_HASH_CHUNK = 1024 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def check_file(value: object, *, field: str) -> Path:
+    """A path to an existing, regular, non-empty, readable file."""
+    if isinstance(value, bool) or not isinstance(value, str | os.PathLike):
+        raise ValidationError(field, f"must be a file path, not {type(value).__name__}")
+    path = Path(value)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ValidationError(field, f"{path} does not exist", "check the path") from None
+    except OSError as exc:
+        raise ValidationError(field, f"{path} cannot be read: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValidationError(field, f"{path} is a directory", "name the file inside it")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValidationError(field, f"{path} is not a regular file")
+    if info.st_size == 0:
+        raise ValidationError(field, f"{path} is empty", "build the file again")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise ValidationError(
+            field, f"{path} cannot be read: {exc.strerror}", "check its permissions"
+        ) from None
+    return path
+
+
+def check_text(value: object, *, field: str, required: bool = True, max_len: int = 0) -> str:
+    """A string; non-blank when ``required``; at most ``max_len`` characters when set."""
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a string, not {type(value).__name__}")
+    if required and not value.strip():
+        raise ValidationError(field, "is empty", "give it a value")
+    if max_len and len(value) > max_len:
+        raise ValidationError(field, f"is {len(value)} characters long; the limit is {max_len}")
+    return value
+
+
+def open_zip_names(path: Path, *, field: str, kind: str) -> set[str]:
+    """The member names of a zip file, or a ValidationError saying it is not a ``kind``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise ValidationError(
+            field, f"{path.name} is not a {kind} (not a zip archive)", f"pass a real {kind}"
+        ) from None
+
+
+_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def sniff_image(path: Path) -> str | None:
+    """The image content type from the file's bytes (PNG, JPEG, GIF, WebP), else ``None``."""
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    for magic, content_type in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return content_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def ascii_filename(path: Path, default: str) -> str:
+    """A plain ASCII filename for Content-Disposition (no RFC 5987 ``filename*``)."""
+    name = _UNSAFE.sub("_", path.name).strip("._")
+    return name or default
+
+
+def _sha1_sync(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha1(usedforsecurity=False)
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+async def file_sha1(path: Path) -> tuple[str, int]:
+    """SHA-1 (hex) and size of a file, computed off the event loop."""
+    return await asyncio.to_thread(_sha1_sync, path)

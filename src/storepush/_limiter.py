@@ -1,0 +1,228 @@
+"""Client-side rate limiting: an adaptive FIFO token bucket per marketplace, credential, endpoint.
+
+The bucket admits callers strictly in arrival order (one lock, held while the head of the queue
+waits), never more than ``burst`` at once and ``rate`` per second on average. With ``adaptive``
+on, a 429 pauses the bucket (for the server's Retry-After when it gives one) and lowers its rate
+multiplicatively; successes bring it back along botocore's CUBIC curve, so a batch finds an
+undocumented server quota by itself and then stays just under it.
+
+Clock and sleep are injectable: tests run on a fake clock in no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["LimiterStats", "Limits", "RateLimit", "TokenBucket", "cubic_rate"]
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# botocore's adaptive-mode constants.
+_BETA = 0.7
+_SCALE = 0.4
+_MIN_RATE = 0.25
+_SMOOTH = 0.8
+_MEASURE_BUCKET = 0.5
+# Tolerance on a whole token: without it a deficit smaller than the clock's resolution makes a
+# waiter sleep for less than one ulp of the clock, forever.
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """``rate`` requests per second on average, at most ``burst`` back to back."""
+
+    rate: float
+    burst: int = 1
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.rate, int | float) and math.isfinite(self.rate) and self.rate > 0):
+            raise ValueError("rate must be a positive, finite number of requests per second")
+        if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
+            raise ValueError("burst must be an int >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Rate limits of a session: a default, overrides per endpoint name, and adaptation.
+
+    Endpoint names are those of the clients' path constants (``"upload"``, ``"last-published"``,
+    ``"plugin_version"``…). The default (5/s, burst 5, per credential and endpoint) is safe for
+    services that publish no quota; ``adaptive`` lets each bucket find the real one.
+    """
+
+    default: RateLimit = field(default_factory=lambda: RateLimit(5.0, 5))
+    per_endpoint: Mapping[str, RateLimit] = field(default_factory=dict)
+    adaptive: bool = True
+
+    def for_endpoint(self, endpoint: str) -> RateLimit:
+        return self.per_endpoint.get(endpoint, self.default)
+
+
+@dataclass(slots=True)
+class LimiterStats:
+    """Counters of one bucket, or summed over a session's buckets."""
+
+    acquired: int = 0
+    waits: int = 0
+    waited_seconds: float = 0.0
+    throttles: int = 0
+
+    def add(self, other: LimiterStats) -> None:
+        self.acquired += other.acquired
+        self.waits += other.waits
+        self.waited_seconds += other.waited_seconds
+        self.throttles += other.throttles
+
+
+def cubic_rate(elapsed: float, *, last_max: float, beta: float = _BETA) -> float:
+    """The CUBIC rate ``elapsed`` seconds after a throttle at ``last_max`` requests/s.
+
+    Starts at ``beta * last_max``, flattens out at ``last_max`` after ``K`` seconds, then probes
+    above it slowly: ``W(t) = C (t - K)^3 + W_max`` with ``K = cbrt(W_max (1 - beta) / C)``.
+    """
+    k = (last_max * (1 - beta) / _SCALE) ** (1 / 3)
+    return float(_SCALE * (elapsed - k) ** 3 + last_max)
+
+
+class TokenBucket:
+    """An async FIFO token bucket with an injectable clock; optionally adaptive."""
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        *,
+        adaptive: bool = True,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._ceiling = float(limit.rate)
+        self._rate = float(limit.rate)
+        self._burst = float(limit.burst)
+        self._adaptive = adaptive
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(limit.burst)
+        self._last = clock()
+        self._paused_until = -math.inf
+        self._lock = asyncio.Lock()
+        self.stats = LimiterStats()
+        # CUBIC state
+        self._last_max = self._rate
+        self._last_throttle: float | None = None
+        # measured admission rate (EWMA over half-second buckets), as botocore does
+        self._measured = 0.0
+        self._bucket_start = self._last
+        self._bucket_count = 0
+
+    @property
+    def rate(self) -> float:
+        """The current fill rate (requests per second)."""
+        return self._rate
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left in a pause after a 429, or 0."""
+        return max(0.0, self._paused_until - self._clock())
+
+    def _refill(self, now: float) -> None:
+        elapsed = now - self._last
+        if elapsed > 0:
+            self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
+            self._last = now
+
+    def _measure(self, now: float) -> None:
+        self._bucket_count += 1
+        span = now - self._bucket_start
+        if span >= _MEASURE_BUCKET:
+            current = self._bucket_count / span
+            self._measured = current * _SMOOTH + self._measured * (1 - _SMOOTH)
+            self._bucket_count = 0
+            self._bucket_start = now
+
+    async def acquire(self) -> float:
+        """Wait for a token in arrival order; returns the seconds spent waiting."""
+        start = self._clock()
+        async with self._lock:
+            while True:
+                now = self._clock()
+                self._refill(now)
+                if now < self._paused_until:
+                    await self._sleep(self._paused_until - now)
+                    continue
+                if self._tokens >= 1.0 - _EPSILON:
+                    self._tokens -= 1.0
+                    break
+                await self._sleep((1.0 - self._tokens) / self._rate)
+            now = self._clock()
+            self._measure(now)
+        waited = now - start
+        self.stats.acquired += 1
+        if waited > 0:
+            self.stats.waits += 1
+            self.stats.waited_seconds += waited
+        return waited
+
+    def on_throttle(self, retry_after: float | None = None) -> None:
+        """The server answered 429: pause, and (adaptive) lower the rate."""
+        now = self._clock()
+        self._refill(now)
+        self.stats.throttles += 1
+        if self._adaptive:
+            base = min(self._measured, self._rate) if self._measured > 0 else self._rate
+            self._last_max = base
+            self._last_throttle = now
+            self._rate = max(_MIN_RATE, base * _BETA)
+            self._tokens = min(self._tokens, 0.0)
+        pause = retry_after if retry_after is not None else 1.0 / self._rate
+        self._paused_until = max(self._paused_until, now + pause)
+
+    def on_success(self) -> None:
+        """A request through this bucket succeeded: (adaptive) climb back towards the ceiling."""
+        if not self._adaptive or self._last_throttle is None or self._rate >= self._ceiling:
+            return
+        now = self._clock()
+        target = cubic_rate(now - self._last_throttle, last_max=self._last_max)
+        if self._measured > 0:
+            target = min(target, 2.0 * self._measured)
+        self._rate = min(self._ceiling, max(_MIN_RATE, target, self._rate))
+
+
+class LimiterRegistry:
+    """The buckets of one session, created on first use and shared by every task.
+
+    Keys are ``(marketplace, credential fingerprint, endpoint)``: never the credential itself.
+    """
+
+    def __init__(self, limits: Limits, *, clock: Clock, sleep: Sleep) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+
+    def bucket(self, marketplace: str, credential: str, endpoint: str) -> TokenBucket:
+        key = (marketplace, credential, endpoint)
+        found = self._buckets.get(key)
+        if found is None:
+            found = TokenBucket(
+                self.limits.for_endpoint(endpoint),
+                adaptive=self.limits.adaptive,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+            self._buckets[key] = found
+        return found
+
+    def stats(self) -> LimiterStats:
+        total = LimiterStats()
+        for bucket in self._buckets.values():
+            total.add(bucket.stats)
+        return total
+
+    def __len__(self) -> int:
+        return len(self._buckets)

@@ -1,0 +1,344 @@
+"""The session: every request of both marketplaces goes limiter -> retry -> transport.
+
+A :class:`Session` owns one transport (one aiohttp session, bounded pool), one registry of
+rate-limit buckets and one retry budget. Hundreds of marketplace clients (one per Pishkhan token)
+can share it; that is how a batch stays within the server's quotas and the connection pool.
+Nothing is created at import or construction time: the aiohttp session is opened on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from yarl import URL
+
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions, Timeouts
+from ._decode import api_error
+from ._errors import (
+    APIError,
+    BuiltinTimeoutError,
+    OutcomeUnknownError,
+    StorePushError,
+    TimeoutError,
+    TransportError,
+)
+from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_close
+from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
+from ._retry import (
+    Decision,
+    RetryBudget,
+    RetryConfig,
+    backoff_delay,
+    decide_on_error,
+    decide_on_status,
+    retry_after_from_headers,
+)
+from ._secrets import Secret
+
+__all__ = ["Session", "SessionStats", "redirect_target"]
+
+log = logging.getLogger("storepush")
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """What a session has done so far. Read it any time; it is a snapshot."""
+
+    requests: int = 0  #: HTTP exchanges sent (attempts, redirects included)
+    retries: int = 0  #: attempts that were repeats of an earlier one
+    throttled: int = 0  #: 429 answers seen
+    outcome_unknown: int = 0  #: calls that ended in OutcomeUnknownError
+    budget_exhausted: int = 0  #: retries refused because the retry budget was empty
+    limiter_waits: int = 0  #: admissions that had to wait for the rate limiter
+    limiter_waited_seconds: float = 0.0  #: total time spent waiting for it
+
+
+def redirect_target(method: str, url: str, location: str | None) -> str | None:
+    """Where a redirect may be followed to, or ``None`` when it must not be followed.
+
+    Only GET and HEAD follow redirects, and only to the same origin (scheme, host, port): a
+    credential header must never reach another origin, and a POST body must never be dropped.
+    """
+    if method not in ("GET", "HEAD") or not location:
+        return None
+    base = URL(url)
+    try:
+        target = base.join(URL(location))
+    except ValueError:
+        return None
+    if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+        return None
+    return str(target)
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way that may be retried."""
+
+    def __init__(
+        self,
+        error: StorePushError,
+        *,
+        retry_after: float | None = None,
+        throttle: bool = False,
+        timeout: bool = False,
+    ) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+        self.throttle = throttle
+        self.timeout = timeout
+
+
+class Session:
+    """Connection pool, rate limiters and retry budget, shared by marketplace clients.
+
+    Use it as ``async with storepush.Session() as session:`` and pass it to each client. Pass
+    ``http=`` to use an :class:`aiohttp.ClientSession` of your own: storepush uses it and never
+    closes it. ``verify_tls`` can be turned off only by passing it explicitly.
+    """
+
+    def __init__(
+        self,
+        *,
+        http: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+        limits: Limits | None = None,
+        retry: RetryConfig | None = None,
+        budget: RetryBudget | None = None,
+        timeouts: Timeouts | None = None,
+        max_connections: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        verify_tls: bool | ssl.SSLContext = True,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        if http is not None and transport is not None:
+            raise ValueError("pass http= or transport=, not both")
+        self._owns_transport = transport is None
+        self._transport: Transport = transport or AiohttpTransport(
+            http,
+            timeouts=timeouts,
+            max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
+            verify_tls=verify_tls,
+        )
+        self.retry = retry or RetryConfig()
+        self.budget = budget or RetryBudget()
+        self._clock = clock
+        self._sleep = sleep
+        self._rand = rand
+        self.limiters = LimiterRegistry(limits or Limits(), clock=clock, sleep=sleep)
+        self._stats = SessionStats()
+
+    @property
+    def stats(self) -> SessionStats:
+        """A snapshot of the counters (limiter figures summed over every bucket)."""
+        limiter = self.limiters.stats()
+        return replace(
+            self._stats,
+            limiter_waits=limiter.waits,
+            limiter_waited_seconds=limiter.waited_seconds,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close what this session created (never a caller's aiohttp session or transport)."""
+        if self._owns_transport:
+            await cancel_safe_close(self._transport)
+
+    async def request(
+        self,
+        request: Request,
+        *,
+        marketplace: str,
+        credential: Secret,
+        options: RequestOptions | None = None,
+        hints: Mapping[int, str] | None = None,
+    ) -> Response:
+        """Send ``request`` through the limiter with retries; return a 2xx response.
+
+        Raises :class:`APIError` subclasses for error answers, :class:`TransportError` when no
+        answer came, :class:`OutcomeUnknownError` when an unsafe call may have acted.
+        ``hints`` adds an explanation per status to the error message.
+        """
+        opts = options or RequestOptions()
+        max_attempts = opts.max_attempts or self.retry.max_attempts
+        deadline = opts.deadline if opts.deadline is not None else self.retry.deadline
+        safe = opts.safe if opts.safe is not None else request.safe
+        bucket = self.limiters.bucket(marketplace, credential.fingerprint, request.endpoint)
+        deadline_at = None if deadline is None else self._clock() + deadline
+        spent = 0
+
+        def stop(state: RetryCallState) -> bool:
+            nonlocal spent
+            failure = state.outcome.exception() if state.outcome else None
+            assert isinstance(failure, _Retry)
+            if state.attempt_number >= max_attempts:
+                return True
+            if failure.retry_after is not None and failure.retry_after > self.retry.max_retry_after:
+                return True
+            if deadline_at is not None and self._clock() + state.upcoming_sleep > deadline_at:
+                return True
+            if failure.throttle:
+                return False  # paced by the limiter, not charged to the budget
+            cost = self.budget.withdraw(timeout=failure.timeout)
+            if cost == 0:
+                self._stats.budget_exhausted += 1
+                log.warning(
+                    "retry budget exhausted; not retrying %s %s", request.method, request.url
+                )
+                return True
+            spent += cost
+            return False
+
+        def wait(state: RetryCallState) -> float:
+            failure = state.outcome.exception() if state.outcome else None
+            assert isinstance(failure, _Retry)
+            return backoff_delay(
+                state.attempt_number,
+                base=self.retry.backoff_base,
+                cap=self.retry.backoff_max,
+                retry_after=failure.retry_after,
+                rand=self._rand,
+            )
+
+        def before_sleep(state: RetryCallState) -> None:
+            self._stats.retries += 1
+            failure = state.outcome.exception() if state.outcome else None
+            log.info(
+                "retrying %s %s in %.2fs (attempt %d failed: %s)",
+                request.method,
+                request.url,
+                state.upcoming_sleep,
+                state.attempt_number,
+                failure,
+            )
+
+        retrying = AsyncRetrying(
+            stop=stop,
+            wait=wait,
+            retry=retry_if_exception_type(_Retry),
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._attempt(request, bucket, safe, deadline_at, hints)
+        except _Retry as final:
+            raise final.error from final.error.__cause__
+        bucket.on_success()
+        self.budget.deposit(spent)
+        return response
+
+    async def _attempt(
+        self,
+        request: Request,
+        bucket: TokenBucket,
+        safe: bool,
+        deadline_at: float | None,
+        hints: Mapping[int, str] | None,
+    ) -> Response:
+        method, url = request.method, request.url
+        started = self._clock()
+        try:
+            if deadline_at is None:
+                await bucket.acquire()
+                response = await self._send_following(request)
+            else:
+                async with asyncio.timeout(max(0.0, deadline_at - self._clock())):
+                    await bucket.acquire()
+                    response = await self._send_following(request)
+        except TransportError as exc:
+            log.debug("%s %s failed: %s", method, url, type(exc).__name__)
+            if decide_on_error(sent=exc.sent, safe=safe) is Decision.RETRY:
+                raise _Retry(exc, timeout=isinstance(exc, TimeoutError)) from exc
+            self._stats.outcome_unknown += 1
+            raise OutcomeUnknownError(
+                f"the outcome is unknown: {exc}", method=method, url=url, status=None
+            ) from exc
+        except BuiltinTimeoutError as exc:
+            expired = TimeoutError("the call's deadline passed", method=method, url=url, sent=True)
+            if not safe:
+                self._stats.outcome_unknown += 1
+                raise OutcomeUnknownError(
+                    "the call's deadline passed before an answer came; the outcome is unknown",
+                    method=method,
+                    url=url,
+                    status=None,
+                ) from expired
+            raise expired from exc
+
+        status = response.status
+        log.debug("%s %s -> %d in %.3fs", method, url, status, max(0.0, self._clock() - started))
+        if status < 300:
+            return response
+        hint = (hints or {}).get(status, "")
+        if status in _REDIRECTS:
+            raise APIError(
+                f"redirect to {response.headers.get('location')!r} not followed "
+                "(a POST/DELETE is never redirected, nor any call to another origin; "
+                "check base_url and the path's trailing slash)",
+                status=status,
+                method=method,
+                url=url,
+            )
+        retry_after = retry_after_from_headers(response.headers)
+        error = api_error(
+            status, response.body, method=method, url=url, retry_after=retry_after, hint=hint
+        )
+        if status == 429:
+            self._stats.throttled += 1
+            bucket.on_throttle(retry_after)
+            raise _Retry(error, retry_after=retry_after, throttle=True)
+        decision = decide_on_status(status, safe=safe)
+        if decision is Decision.RETRY:
+            raise _Retry(error)
+        if decision is Decision.UNKNOWN:
+            self._stats.outcome_unknown += 1
+            raise OutcomeUnknownError(
+                f"the server answered {status}; it may have acted before failing",
+                method=method,
+                url=url,
+                status=status,
+            ) from error
+        raise error
+
+    async def _send_following(self, request: Request) -> Response:
+        """One attempt, following same-origin GET redirects (each one a fresh exchange)."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            self._stats.requests += 1
+            response = await self._transport.send(request)
+            if response.status not in _REDIRECTS:
+                return response
+            target = redirect_target(request.method, request.url, response.headers.get("location"))
+            if target is None:
+                return response
+            log.debug("following redirect %s -> %s", request.url, target)
+            request = replace(request, url=target)
+        return response

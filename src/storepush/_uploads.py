@@ -1,0 +1,178 @@
+"""Streaming file uploads: a sized aiofiles payload inside a multipart body rebuilt per attempt.
+
+:class:`FilePayload` reads the file with aiofiles in large chunks (1 MiB by default: chunk size
+dominates loopback throughput), so memory stays flat whatever the file size; its size is known
+up front, so the multipart body has a real ``Content-Length`` (no chunked encoding, which many
+front ends reject). It computes the SHA-1 in the same pass and reports progress.
+
+:class:`UploadBody` is the body factory the transport calls once per attempt: every retry
+re-opens the file from its path, so nothing is ever replayed from a spent stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import aiofiles.threadpool
+import aiohttp
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import BytesPayload, Payload
+
+from ._errors import IntegrityError
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "FilePart", "FilePayload", "ProgressCallback", "UploadBody"]
+
+#: Measured: 64 KiB chunks ~800 MB/s, 1 MiB ~2500 MB/s on loopback (see benchmarks/).
+DEFAULT_CHUNK_SIZE = 1024 * 1024
+
+#: Called as ``progress(bytes_sent, total_bytes)`` after every chunk of a file.
+ProgressCallback = Callable[[int, int], None]
+
+
+class FilePayload(Payload):
+    """A file streamed from disk with a known size; SHA-1 and byte count in the same pass.
+
+    It opens the file inside :meth:`write` and closes it at the end, so it holds no handle
+    between attempts. If the file's size differs from the size taken when the body was built
+    (it was changed while uploading), the write fails with :class:`IntegrityError` rather than
+    send a body that does not match its Content-Length.
+    """
+
+    _autoclose = True
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        content_type: str,
+        filename: str,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__(path, content_type=content_type, filename=filename)
+        self._path = path
+        self._file_size = os.stat(path).st_size
+        self._size = self._file_size
+        self._chunk_size = chunk_size
+        self._progress = progress
+        self.bytes_sent = 0
+        self.sha1: str | None = None  #: hex SHA-1 of what was sent, once the whole file went
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        total = self._file_size
+        limit = total if content_length is None else min(total, content_length)
+        digest = hashlib.sha1(usedforsecurity=False)
+        self.bytes_sent = 0
+        self.sha1 = None
+        # Opened and closed synchronously (both are instant for a local file) so that a
+        # cancellation - aiohttp cancels the body writer when a connection drops - can never
+        # lose the close the way an executor-run aiofiles close or open can; reads go through
+        # aiofiles' thread pool, so the event loop never waits on the disk.
+        raw = open(self._path, "rb")  # noqa: SIM115, ASYNC230 - closed in finally, see above
+        try:
+            handle = aiofiles.threadpool.wrap(raw)
+            while self.bytes_sent < limit:
+                chunk = await handle.read(min(self._chunk_size, limit - self.bytes_sent))
+                if not chunk:
+                    raise IntegrityError(
+                        f"{self._path.name} shrank while it was being uploaded "
+                        f"({self.bytes_sent} of {total} bytes)"
+                    )
+                digest.update(chunk)
+                await writer.write(chunk)
+                self.bytes_sent += len(chunk)
+                if self._progress is not None:
+                    self._progress(self.bytes_sent, total)
+            if limit == total and await handle.read(1):
+                raise IntegrityError(f"{self._path.name} grew while it was being uploaded")
+        finally:
+            raw.close()
+        if limit == total:
+            self.sha1 = digest.hexdigest()
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        raise TypeError("a FilePayload streams a file; it is never decoded into a string")
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """A file part of a multipart body: form field ``name``, the path, and how it is labelled."""
+
+    name: str
+    path: Path
+    filename: str
+    content_type: str
+
+
+def _text_part(name: str, value: str) -> BytesPayload:
+    # A plain form field, as browsers and requests' ``data=`` send it: no Content-Type.
+    part = BytesPayload(value.encode("utf-8"))
+    del part.headers["Content-Type"]
+    part.set_content_disposition("form-data", name=name)
+    return part
+
+
+class UploadBody:
+    """A multipart/form-data body factory: call it to get a fresh body for one attempt.
+
+    Text fields come first, then files, in the order given. After each call,
+    :attr:`payloads` holds that attempt's file payloads (their ``sha1`` and ``bytes_sent``).
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[tuple[str, str]],
+        files: Sequence[FilePart],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self._fields = tuple(fields)
+        self._files = tuple(files)
+        self._chunk_size = chunk_size
+        self._progress = progress
+        self.attempts = 0
+        self.payloads: list[FilePayload] = []
+
+    def __call__(self) -> aiohttp.MultipartWriter:
+        self.attempts += 1
+        writer = aiohttp.MultipartWriter("form-data")
+        for name, value in self._fields:
+            writer.append_payload(_text_part(name, value))
+        self.payloads = []
+        for spec in self._files:
+            payload = FilePayload(
+                spec.path,
+                content_type=spec.content_type,
+                filename=spec.filename,
+                chunk_size=self._chunk_size,
+                progress=self._progress,
+            )
+            payload.set_content_disposition("form-data", name=spec.name, filename=spec.filename)
+            writer.append_payload(payload)
+            self.payloads.append(payload)
+        return writer
+
+    def sent_sha1(self, index: int = 0) -> str | None:
+        """SHA-1 of file ``index`` as sent by the last attempt, if it was sent whole."""
+        if index >= len(self.payloads):
+            return None
+        return self.payloads[index].sha1
+
+    def describe(self) -> dict[str, Any]:
+        """Field names and file names (for logs and dry runs); never file contents."""
+        return {
+            "fields": [name for name, _ in self._fields],
+            "files": [(spec.name, spec.filename) for spec in self._files],
+        }

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storepush import Limits, RateLimit, TokenBucket
+from storepush._limiter import LimiterRegistry, cubic_rate
+
+from .conftest import FakeClock
+
+
+async def test_burst_then_rate(clock: FakeClock) -> None:
+    bucket = TokenBucket(RateLimit(10, 3), adaptive=False, clock=clock, sleep=clock.sleep)
+    times = []
+    for _ in range(6):
+        await bucket.acquire()
+        times.append(clock.now)
+    assert times[:3] == [0.0, 0.0, 0.0]
+    assert times[3:] == pytest.approx([0.1, 0.2, 0.3])
+    assert bucket.stats.acquired == 6
+    assert bucket.stats.waits == 3
+    assert bucket.stats.waited_seconds == pytest.approx(0.3)  # 0.1 each, one after another
+
+
+async def test_fifo_order_under_contention(clock: FakeClock) -> None:
+    bucket = TokenBucket(RateLimit(5, 1), adaptive=False, clock=clock, sleep=clock.sleep)
+    order: list[int] = []
+
+    async def take(i: int) -> None:
+        await bucket.acquire()
+        order.append(i)
+
+    await asyncio.gather(*(take(i) for i in range(40)))
+    assert order == list(range(40))
+    assert clock.now == pytest.approx(39 / 5)
+
+
+async def test_throttle_pauses_for_retry_after(clock: FakeClock) -> None:
+    bucket = TokenBucket(RateLimit(100, 10), adaptive=False, clock=clock, sleep=clock.sleep)
+    await bucket.acquire()
+    bucket.on_throttle(retry_after=4.0)
+    assert bucket.paused_for == pytest.approx(4.0)
+    await bucket.acquire()
+    assert clock.now == pytest.approx(4.0)
+    assert bucket.stats.throttles == 1
+    assert bucket.rate == 100  # not adaptive: only the pause
+
+
+async def test_adaptive_lowers_then_recovers(clock: FakeClock) -> None:
+    bucket = TokenBucket(RateLimit(20, 1), clock=clock, sleep=clock.sleep)
+    for _ in range(40):
+        await bucket.acquire()
+        bucket.on_success()
+    bucket.on_throttle()
+    lowered = bucket.rate
+    assert lowered < 20
+    assert lowered == pytest.approx(0.7 * 20, rel=0.1)
+    # keep sending at the allowed pace: the rate climbs back, never above the ceiling
+    for _ in range(400):
+        await bucket.acquire()
+        bucket.on_success()
+    assert bucket.rate == pytest.approx(20)
+
+
+async def test_adaptive_rate_has_a_floor(clock: FakeClock) -> None:
+    bucket = TokenBucket(RateLimit(2, 1), clock=clock, sleep=clock.sleep)
+    for _ in range(50):
+        bucket.on_throttle()
+    assert bucket.rate >= 0.25
+
+
+def test_cubic_curve_shape() -> None:
+    assert cubic_rate(0.0, last_max=10) == pytest.approx(7.0)
+    k = (10 * 0.3 / 0.4) ** (1 / 3)
+    assert cubic_rate(k, last_max=10) == pytest.approx(10.0)
+    assert cubic_rate(k + 5, last_max=10) > 10
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rate=st.floats(min_value=0.5, max_value=200),
+    burst=st.integers(min_value=1, max_value=20),
+    n=st.integers(min_value=1, max_value=120),
+)
+async def test_no_window_exceeds_rate_plus_burst(rate: float, burst: int, n: int) -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(RateLimit(rate, burst), adaptive=False, clock=clock, sleep=clock.sleep)
+    stamps = []
+    for _ in range(n):
+        await bucket.acquire()
+        stamps.append(clock.now)
+    window = 1.0
+    for i, start in enumerate(stamps):
+        inside = sum(1 for t in stamps[i:] if t < start + window - 1e-9)
+        assert inside <= rate * window + burst + 1e-6
+    # and the long-run rate is the configured one
+    if n > burst:
+        assert stamps[-1] == pytest.approx((n - burst) / rate, rel=1e-6, abs=1e-6)
+
+
+def test_rate_limit_validation() -> None:
+    for bad_rate in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="rate"):
+            RateLimit(bad_rate)
+    with pytest.raises(ValueError, match="burst"):
+        RateLimit(1, 0)
+    with pytest.raises(ValueError, match="burst"):
+        RateLimit(1, True)
+
+
+def test_registry_keys_and_overrides(clock: FakeClock) -> None:
+    limits = Limits(default=RateLimit(5, 5), per_endpoint={"upload": RateLimit(1, 1)})
+    registry = LimiterRegistry(limits, clock=clock, sleep=clock.sleep)
+    a = registry.bucket("bazaar", "fp1", "upload")
+    assert registry.bucket("bazaar", "fp1", "upload") is a
+    assert registry.bucket("bazaar", "fp2", "upload") is not a
+    assert a.rate == 1
+    assert registry.bucket("bazaar", "fp1", "commit").rate == 5
+    assert len(registry) == 3

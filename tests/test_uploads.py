@@ -1,0 +1,164 @@
+"""Multipart uploads on the wire, against a real local server."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from storepush import IntegrityError, Request, RequestOptions, RetryConfig, Secret, Session
+from storepush._uploads import FilePart, UploadBody
+
+from .conftest import FakeClock
+
+Serve = Callable[..., Awaitable[TestServer]]
+
+
+class Recorder:
+    """A server handler that parses each multipart body and hashes its file part, streaming."""
+
+    def __init__(self, drop_first: int = 0) -> None:
+        self.drop_first = drop_first
+        self.requests: list[dict[str, object]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        record: dict[str, object] = {
+            "content_length": request.headers.get("Content-Length"),
+            "transfer_encoding": request.headers.get("Transfer-Encoding"),
+            "content_type": request.headers.get("Content-Type"),
+            "parts": [],
+        }
+        self.requests.append(record)
+        if len(self.requests) <= self.drop_first:
+            await request.content.read(1024 * 1024)  # read a little, then hang up
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
+        reader = await request.multipart()
+        parts: list[dict[str, object]] = []
+        while (part := await reader.next()) is not None:
+            assert not isinstance(part, type(reader))
+            digest = hashlib.sha1()
+            size = 0
+            while chunk := await part.read_chunk(256 * 1024):  # type: ignore[union-attr]
+                digest.update(chunk)
+                size += len(chunk)
+            parts.append(
+                {
+                    "name": part.name,
+                    "filename": part.filename,
+                    "content_type": part.headers.get("Content-Type"),
+                    "disposition": part.headers.get("Content-Disposition"),
+                    "size": size,
+                    "sha1": digest.hexdigest(),
+                }
+            )
+        record["parts"] = parts
+        return web.json_response({"type": "success"})
+
+
+@pytest.fixture
+def apk(tmp_path: Path) -> Path:
+    path = tmp_path / "my app (1).apk"
+    path.write_bytes(os.urandom(3 * 1024 * 1024 + 123))
+    return path
+
+
+def body_for(apk: Path, progress: list[tuple[int, int]] | None = None) -> UploadBody:
+    return UploadBody(
+        [("architecture", "all")],
+        [FilePart("apk", apk, "my_app_1.apk", "application/vnd.android.package-archive")],
+        chunk_size=256 * 1024,
+        progress=(lambda sent, total: progress.append((sent, total)))
+        if progress is not None
+        else None,
+    )
+
+
+async def send(s: Session, target: str, body: UploadBody, *, safe: bool = False) -> None:
+    request = Request("POST", target, "upload", body=body)
+    await s.request(
+        request, marketplace="t", credential=Secret("k"), options=RequestOptions(safe=safe)
+    )
+
+
+async def test_upload_has_content_length_and_plain_parts(
+    serve: Serve, clock: FakeClock, apk: Path
+) -> None:
+    recorder = Recorder()
+    server = await serve([web.post("/upload/", recorder.handle)])
+    progress: list[tuple[int, int]] = []
+    body = body_for(apk, progress)
+    async with Session(clock=clock, sleep=clock.sleep) as s:
+        await send(s, str(server.make_url("/upload/")), body)
+    [record] = recorder.requests
+    assert record["transfer_encoding"] is None
+    assert int(str(record["content_length"])) > apk.stat().st_size
+    assert str(record["content_type"]).startswith("multipart/form-data; boundary=")
+    text_part, file_part = record["parts"]  # type: ignore[misc]
+    assert text_part["name"] == "architecture"
+    assert text_part["content_type"] is None  # a plain form field
+    assert text_part["size"] == 3
+    expected = hashlib.sha1(apk.read_bytes()).hexdigest()
+    assert file_part == {
+        "name": "apk",
+        "filename": "my_app_1.apk",
+        "content_type": "application/vnd.android.package-archive",
+        "disposition": 'form-data; name="apk"; filename="my_app_1.apk"',
+        "size": apk.stat().st_size,
+        "sha1": expected,
+    }
+    assert body.sent_sha1() == expected
+    assert body.sent_sha1(5) is None
+    assert progress[-1] == (apk.stat().st_size, apk.stat().st_size)
+    assert all(b > a for (a, _), (b, _) in itertools.pairwise(progress))
+
+
+async def test_body_is_rebuilt_from_the_path_for_every_attempt(
+    serve: Serve, clock: FakeClock, apk: Path
+) -> None:
+    recorder = Recorder(drop_first=2)
+    server = await serve([web.post("/upload/", recorder.handle)])
+    body = body_for(apk)
+    retry = RetryConfig(max_attempts=5, backoff_base=0.01, backoff_max=0.01)
+    async with Session(clock=clock, sleep=clock.sleep, retry=retry) as s:
+        await send(s, str(server.make_url("/upload/")), body, safe=True)
+    assert body.attempts == 3
+    assert len(recorder.requests) == 3
+    final = recorder.requests[-1]["parts"][1]  # type: ignore[index]
+    assert final["size"] == apk.stat().st_size
+    assert final["sha1"] == hashlib.sha1(apk.read_bytes()).hexdigest()
+
+
+async def test_file_changed_during_upload_is_refused(apk: Path) -> None:
+    body = body_for(apk)
+    writer = body()  # size taken now
+    assert writer.size is not None
+    apk.write_bytes(b"short")
+
+    class Sink:
+        async def write(self, chunk: bytes) -> None:
+            return None
+
+    with pytest.raises(IntegrityError, match="shrank"):
+        await body.payloads[0].write(Sink())  # type: ignore[arg-type]
+    apk.write_bytes(os.urandom(5 * 1024 * 1024))
+    body2 = body_for(apk)
+    body2()
+    apk.write_bytes(os.urandom(6 * 1024 * 1024))
+    with pytest.raises(IntegrityError, match="grew"):
+        await body2.payloads[0].write(Sink())  # type: ignore[arg-type]
+
+
+def test_describe_lists_names_only(apk: Path) -> None:
+    body = body_for(apk)
+    assert body.describe() == {"fields": ["architecture"], "files": [("apk", "my_app_1.apk")]}
+    body()
+    with pytest.raises(TypeError, match="never decoded"):
+        body.payloads[0].decode()
