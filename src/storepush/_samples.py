@@ -1,0 +1,160 @@
+"""Sample files for tests, benchmarks and the demo: APKs, AABs, JARs and images.
+
+The APKs are real zip archives with a binary (AXML) ``AndroidManifest.xml`` carrying a package
+name and version, padded with incompressible data to the size asked for, so uploads move real
+bytes and the emulator's manifest reader has real work to do. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+from ._apk import ANDROID_NS
+
+__all__ = [
+    "axml_manifest",
+    "make_aab",
+    "make_apk",
+    "make_bin",
+    "make_jar",
+    "make_png",
+]
+
+_PAD_CHUNK = 1024 * 1024
+
+
+def _string_pool(strings: list[str]) -> bytes:
+    encoded = []
+    for text in strings:
+        units = text.encode("utf-16-le")
+        encoded.append(struct.pack("<H", len(units) // 2) + units + b"\x00\x00")
+    offsets, pos = [], 0
+    for item in encoded:
+        offsets.append(pos)
+        pos += len(item)
+    body = b"".join(encoded)
+    body += b"\x00" * (-len(body) % 4)
+    header_size = 28
+    strings_start = header_size + 4 * len(strings)
+    size = strings_start + len(body)
+    header = struct.pack(
+        "<HHIIIIII", 0x0001, header_size, size, len(strings), 0, 0, strings_start, 0
+    )
+    return header + struct.pack(f"<{len(strings)}I", *offsets) + body
+
+
+def axml_manifest(package: str, version_code: int, version_name: str) -> bytes:
+    """A minimal binary AndroidManifest.xml: ``<manifest package versionCode versionName>``."""
+    strings = ["versionCode", "versionName", "package", "manifest", ANDROID_NS, "android"]
+    strings += [version_name, package]
+    s = {text: i for i, text in enumerate(strings)}
+    pool = _string_pool(strings)
+    resmap = struct.pack("<HHI", 0x0180, 8, 8 + 8) + struct.pack("<II", 0x0101021B, 0x0101021C)
+    ns_start = struct.pack("<HHIII", 0x0100, 16, 24, 1, 0xFFFFFFFF) + struct.pack(
+        "<II", s["android"], s[ANDROID_NS]
+    )
+    no_ns = 0xFFFFFFFF
+    attrs = [
+        (s[ANDROID_NS], s["versionCode"], no_ns, 0x10, version_code),
+        (s[ANDROID_NS], s["versionName"], s[version_name], 0x03, s[version_name]),
+        (no_ns, s["package"], s[package], 0x03, s[package]),
+    ]
+    attr_bytes = b"".join(
+        struct.pack("<IIIHBBI", ns, name, raw, 8, 0, dtype, data)
+        for ns, name, raw, dtype, data in attrs
+    )
+    ext = struct.pack("<IIHHHHHH", no_ns, s["manifest"], 20, 20, len(attrs), 0, 0, 0)
+    body = ext + attr_bytes
+    start = struct.pack("<HHIII", 0x0102, 16, 16 + len(body), 1, 0xFFFFFFFF) + body
+    end = struct.pack("<HHIII", 0x0103, 16, 24, 1, 0xFFFFFFFF) + struct.pack(
+        "<II", no_ns, s["manifest"]
+    )
+    ns_end = struct.pack("<HHIII", 0x0101, 16, 24, 1, 0xFFFFFFFF) + struct.pack(
+        "<II", s["android"], s[ANDROID_NS]
+    )
+    content = pool + resmap + ns_start + start + end + ns_end
+    return struct.pack("<HHI", 0x0003, 8, 8 + len(content)) + content
+
+
+def _pad(archive: zipfile.ZipFile, name: str, size: int, seed: int) -> None:
+    if size <= 0:
+        return
+    rng = random.Random(seed)
+    with archive.open(zipfile.ZipInfo(name), "w", force_zip64=size > 2**31) as member:
+        left = size
+        while left > 0:
+            n = min(_PAD_CHUNK, left)
+            member.write(rng.randbytes(n))
+            left -= n
+
+
+def make_apk(
+    path: Path,
+    *,
+    package: str = "com.example.app",
+    version_code: int = 1,
+    version_name: str = "1.0",
+    size: int = 64 * 1024,
+    seed: int | None = None,
+) -> Path:
+    """Write an APK-shaped zip of about ``size`` bytes; distinct seeds give distinct bytes."""
+    seed = version_code if seed is None else seed
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(
+            "AndroidManifest.xml",
+            axml_manifest(package, version_code, version_name),
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
+        archive.writestr("classes.dex", b"dex\n035\x00" + package.encode())
+        _pad(archive, "assets/payload.bin", size - 1024, seed)
+    return path
+
+
+def make_aab(path: Path, *, package: str = "com.example.app", size: int = 64 * 1024) -> Path:
+    """Write a bundle-shaped zip (``base/manifest/AndroidManifest.xml``, ``BundleConfig.pb``)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("BundleConfig.pb", b"\x0a\x04\x31\x2e\x30")
+        archive.writestr("base/manifest/AndroidManifest.xml", package.encode())
+        _pad(archive, "base/assets/payload.bin", size - 1024, len(package))
+    return path
+
+
+def make_bin(path: Path, *, size: int = 4096) -> Path:
+    """Write a stand-in for the ``.bin`` Bazaar's bundle signer produces."""
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def make_jar(path: Path, *, name: str = "plugin", size: int = 32 * 1024, seed: int = 0) -> Path:
+    """Write a JAR (a zip with ``META-INF/MANIFEST.MF``) of about ``size`` bytes."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("META-INF/MANIFEST.MF", f"Manifest-Version: 1.0\nBundle-Name: {name}\n")
+        _pad(archive, f"{name}/payload.bin", size - 512, seed)
+    return path
+
+
+def make_png(path: Path, *, width: int = 4, height: int = 4) -> Path:
+    """Write a small, valid PNG image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    raw = b"".join(b"\x00" + b"\x80\x40\x20" * width for _ in range(height))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+    path.write_bytes(png)
+    return path
