@@ -13,7 +13,7 @@ import msgspec
 from aiohttp import BodyPartReader, web
 
 from ._ingest import Ingested, ingest_file, read_text
-from ._server import MAX_UPLOAD, acted_or, drop_midway, json_response
+from ._server import MARKETPLACE, MAX_UPLOAD, WHO, acted_or, drop_midway, json_response
 from ._state import Refusal, bad_request
 
 if TYPE_CHECKING:
@@ -36,19 +36,19 @@ def bluemind_routes(emu: Emulator) -> list[web.RouteDef]:
     world = emu.world
 
     def user_of(request: web.Request, key: str | None) -> str:
-        request["marketplace"] = "bluemind"
+        request[MARKETPLACE] = "bluemind"
         found_key, user = world.user(key)
-        request["who"] = user.name
+        request[WHO] = user.name
         return found_key
 
     async def list_plugins(request: web.Request) -> web.Response:
-        request["marketplace"] = "bluemind"
+        request[MARKETPLACE] = "bluemind"
         key = user_of(request, request.headers.get("api-key"))
         await emu.gate(request, endpoint="plugins", credential=key)
         return json_response(200, [p.to_json() for p in world.plugins_of(key)])
 
     async def get_plugin(request: web.Request) -> web.Response:
-        request["marketplace"] = "bluemind"
+        request[MARKETPLACE] = "bluemind"
         key = user_of(request, request.headers.get("api-key"))
         await emu.gate(request, endpoint="plugin", credential=key)
         try:
@@ -61,31 +61,43 @@ def bluemind_routes(emu: Emulator) -> list[web.RouteDef]:
         request: web.Request, endpoint: str, required: tuple[str, ...]
     ) -> tuple[str, dict[str, str], dict[str, Ingested], FaultDecision]:
         """The ``json`` part (authenticated, gated) and every file part, streamed."""
-        request["marketplace"] = "bluemind"
-        if not request.content_type.startswith("multipart/"):
-            raise bad_request("Expected a multipart/form-data body with a json part.")
-        reader = await request.multipart()
+        request[MARKETPLACE] = "bluemind"
         doc: dict[str, Any] | None = None
         key = ""
         decision = None
         files: dict[str, Ingested] = {}
         index = 0
-        while (part := await reader.next()) is not None:
+
+        async def take_json(text: str) -> None:
+            nonlocal doc, key, decision
+            try:
+                doc = msgspec.json.decode(text)
+            except msgspec.DecodeError:
+                raise bad_request("The json part is not valid JSON.") from None
+            if not isinstance(doc, dict):
+                raise bad_request("The json part must be a JSON object.")
+            api_key = doc.get("api_key") or request.headers.get("api-key")
+            key = user_of(request, api_key if isinstance(api_key, str) else None)
+            decision = await emu.gate(
+                request, endpoint=endpoint, credential=key, mutating=True, upload=True
+            )
+
+        if request.content_type == "application/x-www-form-urlencoded":
+            # what requests sends for data={"json": ...} when there are no files
+            form = await request.post()
+            value = form.get("json")
+            if isinstance(value, str):
+                await take_json(value)
+            reader = None
+        elif request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+        else:
+            raise bad_request("Expected a multipart/form-data body with a json part.")
+        while reader is not None and (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise bad_request("Nested multipart bodies are not accepted.")
             if part.name == "json" and part.filename is None:
-                text = await read_text(part, name="json", limit=1024 * 1024)
-                try:
-                    doc = msgspec.json.decode(text)
-                except msgspec.DecodeError:
-                    raise bad_request("The json part is not valid JSON.") from None
-                if not isinstance(doc, dict):
-                    raise bad_request("The json part must be a JSON object.")
-                api_key = doc.get("api_key") or request.headers.get("api-key")
-                key = user_of(request, api_key if isinstance(api_key, str) else None)
-                decision = await emu.gate(
-                    request, endpoint=endpoint, credential=key, mutating=True, upload=True
-                )
+                await take_json(await read_text(part, name="json", limit=1024 * 1024))
             elif part.filename is not None:
                 if decision is None:
                     raise bad_request("The json part must come before the files.")

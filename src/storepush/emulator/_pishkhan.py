@@ -15,7 +15,15 @@ import msgspec
 from aiohttp import BodyPartReader, web
 
 from ._ingest import Ingested, ingest_file, read_text
-from ._server import MAX_UPLOAD, PISHKHAN_PREFIX, acted_or, drop_midway, json_response
+from ._server import (
+    MARKETPLACE,
+    MAX_UPLOAD,
+    PISHKHAN_PREFIX,
+    WHO,
+    acted_or,
+    drop_midway,
+    json_response,
+)
 from ._state import App, Bundle, Package, bad_request
 
 if TYPE_CHECKING:
@@ -47,10 +55,10 @@ def pishkhan_routes(emu: Emulator) -> list[web.RouteDef]:
     world = emu.world
 
     def app_of(request: web.Request) -> tuple[App, str | None]:
-        request["marketplace"] = "bazaar"
+        request[MARKETPLACE] = "bazaar"
         token = request.headers.get(SECRET_HEADER)
         app = world.app(token)
-        request["who"] = app.package_name
+        request[WHO] = app.package_name
         return app, token
 
     async def file_parts(

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .._config import is_loopback_host
 from ._faults import (
@@ -36,6 +37,12 @@ log = logging.getLogger("storepush.emulator")
 ADMIN = "/_emulator"
 PISHKHAN_PREFIX = "/v1"
 MAX_UPLOAD = 4 * 1024**3
+
+# What the middleware logs of each request, set by the handlers.
+MARKETPLACE = web.RequestKey("marketplace", str)
+WHO = web.RequestKey("who", str)
+ENDPOINT = web.RequestKey("endpoint", str)
+FAULT = web.RequestKey("fault", str)
 
 
 class Dropped(Exception):
@@ -188,27 +195,27 @@ class Emulator:
     ) -> FaultDecision:
         """Latency, quota and faults for one request whose credential is known (and valid)."""
         fp = fingerprint(credential)
-        request["endpoint"] = endpoint
+        request[ENDPOINT] = endpoint
         decision = self.plan.decide(fp, endpoint, mutating=mutating, upload=upload)
         if decision.delay:
             await asyncio.sleep(decision.delay)
         wait = self.server_quotas.admit(fp, endpoint)
         if wait is not None:
-            request["fault"] = "quota"
+            request[FAULT] = "quota"
             raise self._throttled(request, wait if self.quotas.retry_after else None)
         if decision.kind == "throttle":
-            request["fault"] = "throttle"
+            request[FAULT] = "throttle"
             raise self._throttled(request, 1.0 if decision.retry_after else None)
         if decision.kind == "error":
-            request["fault"] = "error"
+            request[FAULT] = "error"
             raise html_reply(decision.status)
         if decision.kind is not None:
-            request["fault"] = decision.kind
+            request[FAULT] = decision.kind
         return decision
 
     def _throttled(self, request: web.Request, retry_after: float | None) -> Reply:
         headers = {"Retry-After": retry_after_header(retry_after)} if retry_after else {}
-        if request.get("marketplace") == "bluemind":
+        if request.get(MARKETPLACE) == "bluemind":
             body: dict[str, str] = {"detail": "Request was throttled."}
         else:
             body = {"type": "too_many_requests", "message": "Too many requests"}
@@ -235,36 +242,46 @@ class Emulator:
             status = "dropped"
             response = web.Response(status=499)
         except web.HTTPException as exc:
-            status = exc.status
-            response = exc
+            self._record(request, started, exc.status)
+            raise
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             # the client went away mid-request: nothing to answer
             log.debug("client disconnected: %s", type(exc).__name__)
             status = "disconnected"
             response = web.Response(status=499)
-        except (ValueError, AssertionError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        except (
+            ValueError,
+            AssertionError,
+            msgspec.DecodeError,
+            UnicodeDecodeError,
+            HttpProcessingError,
+        ) as exc:
             log.debug("bad request: %s", exc)
             response = self.refusal_response(
                 request, Refusal(400, "bad_request", "The request body is malformed.")
             )
             status = response.status
-        if not request.path.startswith(ADMIN):
-            self.log.append(
-                {
-                    "t": round(started, 6),
-                    "method": request.method,
-                    "path": request.path,
-                    "endpoint": request.get("endpoint"),
-                    "who": request.get("who"),
-                    "status": status,
-                    "fault": request.get("fault"),
-                    "elapsed": round(self.clock() - started, 6),
-                }
-            )
+        self._record(request, started, status)
         return response
 
+    def _record(self, request: web.Request, started: float, status: int | str) -> None:
+        if request.path.startswith(ADMIN):
+            return
+        self.log.append(
+            {
+                "t": round(started, 6),
+                "method": request.method,
+                "path": request.path,
+                "endpoint": request.get(ENDPOINT),
+                "who": request.get(WHO),
+                "status": status,
+                "fault": request.get(FAULT),
+                "elapsed": round(self.clock() - started, 6),
+            }
+        )
+
     def refusal_response(self, request: web.Request, refusal: Refusal) -> web.Response:
-        if request.get("marketplace") == "bluemind" or request.path.startswith("/addons"):
+        if request.get(MARKETPLACE) == "bluemind" or request.path.startswith("/addons"):
             return json_response(refusal.status, {"detail": refusal.message})
         return json_response(
             refusal.status, {"type": refusal.error_type, "message": refusal.message}
