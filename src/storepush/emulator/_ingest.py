@@ -8,6 +8,7 @@ one of its first entries, that is enough to read the manifest of an APK of any s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from collections import deque
@@ -97,14 +98,22 @@ class SparseFile(io.RawIOBase):
 
 
 async def ingest_file(part: BodyPartReader, *, max_size: int) -> Ingested:
-    """Stream a file part: SHA-1, size, and the head and tail windows."""
+    """Stream a file part: SHA-1, size, and the head and tail windows.
+
+    Hashing chunk n runs in a worker thread (hashlib releases the GIL) while chunk n+1 is read,
+    so SHA-1 (about 1.7 GB/s on one core here) does not cap the ingest rate.
+    """
     digest = hashlib.sha1(usedforsecurity=False)
+    loop = asyncio.get_running_loop()
+    hashing: asyncio.Future[None] | None = None
     size = 0
     head = bytearray()
     tail: deque[bytes] = deque()
     tail_len = 0
     while chunk := await part.read_chunk(CHUNK):
-        digest.update(chunk)
+        if hashing is not None:
+            await hashing
+        hashing = loop.run_in_executor(None, digest.update, chunk)
         size += len(chunk)
         if size > max_size:
             raise Refusal(413, "bad_request", "The uploaded file is too large.")
@@ -114,6 +123,8 @@ async def ingest_file(part: BodyPartReader, *, max_size: int) -> Ingested:
         tail_len += len(chunk)
         while tail and tail_len - len(tail[0]) >= TAIL:
             tail_len -= len(tail.popleft())
+    if hashing is not None:
+        await hashing
     tail_bytes = b"".join(tail)[-TAIL:]
     return Ingested(
         size=size,
