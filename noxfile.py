@@ -8,7 +8,7 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.error_on_missing_interpreters = True
 
 #: Raised as the suite grows; never lowered to make a change pass.
-COVERAGE_FLOOR = 85
+COVERAGE_FLOOR = 90
 
 
 @nox.session

@@ -11,6 +11,7 @@ from ._config import BAZAAR_BASE_URL, BLUEMIND_BASE_URL, RequestOptions, Timeout
 from ._errors import (
     APIError,
     BadRequestError,
+    BundleError,
     ConnectError,
     DecodeError,
     DraftExistsError,
@@ -35,13 +36,17 @@ from ._secrets import Secret, SecretWhitespaceWarning
 from ._session import Session, SessionStats
 from ._uploads import ProgressCallback
 from ._version import __version__
+from .bazaar import Architecture, BazaarClient, PublishResult
 
 __all__ = [
     "BAZAAR_BASE_URL",
     "BLUEMIND_BASE_URL",
     "APIError",
     "AiohttpTransport",
+    "Architecture",
     "BadRequestError",
+    "BazaarClient",
+    "BundleError",
     "ConnectError",
     "DecodeError",
     "DraftExistsError",
@@ -53,6 +58,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProgressCallback",
     "PublicationTimeoutError",
+    "PublishResult",
     "RateLimit",
     "RateLimitError",
     "Request",

@@ -23,7 +23,8 @@ or ``repr`` ever holds a token or an API key.
     └── WorkflowError            a publish workflow cannot go on safely
         ├── DraftExistsError         an uncommitted release already exists
         ├── IntegrityError           the server stored something other than what we sent
-        └── PublicationTimeoutError  a wait for publication passed its deadline
+        ├── BundleError              Bazaar failed to process an app bundle (state ``E``)
+        └── PublicationTimeoutError  a wait for publication (or a bundle) passed its deadline
 
 The workflows (``publish``, ``publish_version``) catch :class:`OutcomeUnknownError`, read the
 server's state and continue exactly once; direct callers of the low-level methods decide
@@ -37,6 +38,7 @@ import builtins
 __all__ = [
     "APIError",
     "BadRequestError",
+    "BundleError",
     "ConnectError",
     "DecodeError",
     "DraftExistsError",
@@ -222,6 +224,14 @@ class DraftExistsError(WorkflowError):
 
 class IntegrityError(WorkflowError):
     """The server reports a size or SHA-1 other than the file we sent."""
+
+
+class BundleError(WorkflowError):
+    """Bazaar reported an app bundle as failed (state ``E``); ``errors`` lists its reasons."""
+
+    def __init__(self, message: str, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__(message)
 
 
 class PublicationTimeoutError(WorkflowError, BuiltinTimeoutError):

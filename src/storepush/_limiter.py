@@ -53,11 +53,14 @@ class Limits:
 
     Endpoint names are those of the clients' path constants (``"upload"``, ``"last-published"``,
     ``"plugin_version"``…). The default (5/s, burst 5, per credential and endpoint) is safe for
-    services that publish no quota; ``adaptive`` lets each bucket find the real one.
+    services that publish no quota; ``adaptive`` lets each bucket find the real one. Pishkhan's
+    ``bundle-status`` is held to one call a minute, as the store asks.
     """
 
     default: RateLimit = field(default_factory=lambda: RateLimit(5.0, 5))
-    per_endpoint: Mapping[str, RateLimit] = field(default_factory=dict)
+    per_endpoint: Mapping[str, RateLimit] = field(
+        default_factory=lambda: {"bundle-status": RateLimit(1 / 60, 1)}
+    )
     adaptive: bool = True
 
     def for_endpoint(self, endpoint: str) -> RateLimit:

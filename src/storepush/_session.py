@@ -13,7 +13,9 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Self
@@ -45,7 +47,7 @@ from ._retry import (
 )
 from ._secrets import Secret
 
-__all__ = ["Session", "SessionStats", "redirect_target"]
+__all__ = ["Session", "SessionStats", "redirect_target", "track_calls"]
 
 log = logging.getLogger("storepush")
 
@@ -64,6 +66,32 @@ class SessionStats:
     budget_exhausted: int = 0  #: retries refused because the retry budget was empty
     limiter_waits: int = 0  #: admissions that had to wait for the rate limiter
     limiter_waited_seconds: float = 0.0  #: total time spent waiting for it
+
+
+#: Counters of the workflow running in the current task (see :func:`track_calls`).
+_CALL_STATS: ContextVar[SessionStats | None] = ContextVar("storepush_call_stats", default=None)
+
+
+@contextmanager
+def track_calls() -> Iterator[SessionStats]:
+    """Count the requests, retries and 429s of the code inside, in this task only.
+
+    A session shared by hundreds of concurrent publishes can still tell each one what *it*
+    cost: the counters live in a context variable, which every asyncio task copies.
+    """
+    stats = SessionStats()
+    token = _CALL_STATS.set(stats)
+    try:
+        yield stats
+    finally:
+        _CALL_STATS.reset(token)
+
+
+def _count(session_stats: SessionStats, field_name: str) -> None:
+    setattr(session_stats, field_name, getattr(session_stats, field_name) + 1)
+    local = _CALL_STATS.get()
+    if local is not None:
+        setattr(local, field_name, getattr(local, field_name) + 1)
 
 
 def redirect_target(method: str, url: str, location: str | None) -> str | None:
@@ -145,6 +173,16 @@ class Session:
         self._stats = SessionStats()
 
     @property
+    def clock(self) -> Clock:
+        """The session's monotonic clock (injectable for tests)."""
+        return self._clock
+
+    @property
+    def sleep(self) -> Sleep:
+        """The session's sleep (injectable for tests)."""
+        return self._sleep
+
+    @property
     def stats(self) -> SessionStats:
         """A snapshot of the counters (limiter figures summed over every bucket)."""
         limiter = self.limiters.stats()
@@ -207,7 +245,7 @@ class Session:
                 return False  # paced by the limiter, not charged to the budget
             cost = self.budget.withdraw(timeout=failure.timeout)
             if cost == 0:
-                self._stats.budget_exhausted += 1
+                _count(self._stats, "budget_exhausted")
                 log.warning(
                     "retry budget exhausted; not retrying %s %s", request.method, request.url
                 )
@@ -227,7 +265,7 @@ class Session:
             )
 
         def before_sleep(state: RetryCallState) -> None:
-            self._stats.retries += 1
+            _count(self._stats, "retries")
             failure = state.outcome.exception() if state.outcome else None
             log.info(
                 "retrying %s %s in %.2fs (attempt %d failed: %s)",
@@ -278,14 +316,14 @@ class Session:
             log.debug("%s %s failed: %s", method, url, type(exc).__name__)
             if decide_on_error(sent=exc.sent, safe=safe) is Decision.RETRY:
                 raise _Retry(exc, timeout=isinstance(exc, TimeoutError)) from exc
-            self._stats.outcome_unknown += 1
+            _count(self._stats, "outcome_unknown")
             raise OutcomeUnknownError(
                 f"the outcome is unknown: {exc}", method=method, url=url, status=None
             ) from exc
         except BuiltinTimeoutError as exc:
             expired = TimeoutError("the call's deadline passed", method=method, url=url, sent=True)
             if not safe:
-                self._stats.outcome_unknown += 1
+                _count(self._stats, "outcome_unknown")
                 raise OutcomeUnknownError(
                     "the call's deadline passed before an answer came; the outcome is unknown",
                     method=method,
@@ -313,14 +351,14 @@ class Session:
             status, response.body, method=method, url=url, retry_after=retry_after, hint=hint
         )
         if status == 429:
-            self._stats.throttled += 1
+            _count(self._stats, "throttled")
             bucket.on_throttle(retry_after)
             raise _Retry(error, retry_after=retry_after, throttle=True)
         decision = decide_on_status(status, safe=safe)
         if decision is Decision.RETRY:
             raise _Retry(error)
         if decision is Decision.UNKNOWN:
-            self._stats.outcome_unknown += 1
+            _count(self._stats, "outcome_unknown")
             raise OutcomeUnknownError(
                 f"the server answered {status}; it may have acted before failing",
                 method=method,
@@ -332,7 +370,7 @@ class Session:
     async def _send_following(self, request: Request) -> Response:
         """One attempt, following same-origin GET redirects (each one a fresh exchange)."""
         for _ in range(_MAX_REDIRECTS + 1):
-            self._stats.requests += 1
+            _count(self._stats, "requests")
             response = await self._transport.send(request)
             if response.status not in _REDIRECTS:
                 return response

@@ -49,7 +49,8 @@ class Faults:
     acting (``retry_after_ratio`` of them with a Retry-After header). ``drop_rate``: on uploads,
     the connection is closed part-way through the body. ``acted_fail_rate``: on calls that change
     state, the change is made and then a 500/502/504 is answered. ``latency`` and ``jitter``
-    (seconds) delay every answer.
+    (seconds) delay every answer. ``endpoints``, when set, limits the faults (not the latency)
+    to those endpoint names (``"create"``, ``"upload"``, ``"commit"``, ``"plugin_version"``...).
     """
 
     seed: int = 0
@@ -60,6 +61,7 @@ class Faults:
     acted_fail_rate: float = 0.0
     latency: float = 0.0
     jitter: float = 0.0
+    endpoints: frozenset[str] | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Faults:
@@ -67,6 +69,8 @@ class Faults:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+        if data.get("endpoints") is not None:
+            data = {**data, "endpoints": frozenset(data["endpoints"])}
         return cls(**data)
 
 
@@ -94,6 +98,8 @@ class FaultPlan:
         key = f"{f.seed}:{credential}:{endpoint}:{n}".encode()
         rng = random.Random(hashlib.sha256(key).digest())
         delay = max(0.0, f.latency + (rng.uniform(-f.jitter, f.jitter) if f.jitter else 0.0))
+        if f.endpoints is not None and endpoint not in f.endpoints:
+            return FaultDecision(delay=delay)
         draws = [rng.random() for _ in range(5)]
         if draws[0] < f.throttle_rate:
             return FaultDecision("throttle", 429, draws[4] < f.retry_after_ratio, delay)

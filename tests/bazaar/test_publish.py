@@ -1,0 +1,320 @@
+"""publish(): exactly once under faults, draft policies, re-runs, app bundles, and the waits."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from storepush import (
+    BazaarClient,
+    BundleError,
+    DraftExistsError,
+    PublicationTimeoutError,
+    ValidationError,
+    WorkflowError,
+)
+from storepush.emulator import Emulator, Faults
+
+from .conftest import TOKEN, SharedClock, only
+
+ApkFactory = Callable[..., Path]
+
+
+def committed_releases(emu: Emulator) -> list:  # type: ignore[type-arg]
+    return [r for r in emu.world.apps[TOKEN].releases if r.committed]
+
+
+def assert_exactly_once(emu: Emulator, *apks: Path) -> None:
+    import hashlib
+
+    releases = emu.world.apps[TOKEN].releases
+    assert len(releases) == 1, releases
+    [release] = releases
+    assert release.committed
+    sha1s = sorted(p.sha1_hash for p in release.packages)
+    assert sha1s == sorted(hashlib.sha1(a.read_bytes()).hexdigest() for a in apks)
+
+
+async def test_publish_two_apks(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    a, b = apk_factory(2), apk_factory(3)
+    result = await client.publish(
+        [(a, "armeabi-v7a"), (b, "arm64-v8a")], changelog_en="hi", auto_publish=True
+    )
+    assert_exactly_once(emu, a, b)
+    assert result.release is not None
+    assert result.release.committed
+    assert len(result.packages) == 2
+    assert result.draft == "created"
+    assert result.upload_attempts == 2
+    assert result.bytes_sent == a.stat().st_size + b.stat().st_size
+    assert result.reconciled == 0
+    assert result.requests >= 6
+    assert result.to_json()["packages"][0]["sha1_hash"]
+
+
+async def test_rerun_after_success_publishes_nothing(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    a = apk_factory(2)
+    await client.publish([a])
+    again = await client.publish([a])
+    assert again.already_committed
+    assert_exactly_once(emu, a)
+    assert emu.counts(endpoint="create") == 1
+
+
+@pytest.mark.parametrize("endpoint", ["create", "upload", "commit"])
+async def test_acted_then_failed_is_settled_by_reading_state(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory, endpoint: str
+) -> None:
+    a, b = apk_factory(2), apk_factory(3)
+    only(emu, endpoints=[endpoint], acted_fail_rate=1.0)
+    result = await client.publish([a, b])
+    assert_exactly_once(emu, a, b)
+    expected = 2 if endpoint == "upload" else 1
+    assert result.reconciled == expected
+    assert emu.counts(endpoint=endpoint) == expected
+
+
+async def test_dropped_uploads_and_5xx_and_429(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    apks = [apk_factory(code) for code in range(2, 6)]
+    emu.set_faults(
+        Faults(seed=4, drop_rate=0.3, error_rate=0.2, throttle_rate=0.2, acted_fail_rate=0.2)
+    )
+    result = await client.publish(apks)
+    assert_exactly_once(emu, *apks)
+    faults = {entry["fault"] for entry in emu.log}
+    assert {"drop", "error", "throttle"} <= faults
+    assert result.retries + result.reconciled > 0
+
+
+async def test_draft_policy_fail(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    await client.create_release()
+    await client.upload_apk(apk_factory(7, seed=99))
+    with pytest.raises(DraftExistsError) as info:
+        await client.publish([apk_factory(2)])
+    message = str(info.value)
+    assert "version 7" in message
+    assert "reuse" in message
+    assert "replace" in message
+    assert emu.counts(endpoint="upload") == 1  # nothing more was sent
+
+
+async def test_draft_policy_replace(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    await client.create_release()
+    await client.upload_apk(apk_factory(7, seed=99))
+    a = apk_factory(2)
+    result = await client.publish([a], if_draft_exists="replace")
+    assert result.draft == "replaced"
+    assert_exactly_once(emu, a)
+
+
+async def test_draft_policy_reuse_keeps_foreign_packages(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    await client.create_release()
+    foreign = await client.upload_apk(apk_factory(7, seed=99))
+    a = apk_factory(2)
+    result = await client.publish([a], if_draft_exists="reuse")
+    assert result.draft == "reused"
+    assert [p.sha1_hash for p in result.foreign_packages] == [foreign.sha1_hash]
+    [release] = committed_releases(emu)
+    assert len(release.packages) == 2
+
+
+async def test_interrupted_run_is_resumed(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    a, b = apk_factory(2), apk_factory(3)
+    await client.create_release()
+    await client.upload_apk(a)  # the earlier run stopped here
+    result = await client.publish([a, b])
+    assert result.draft == "resumed"
+    assert result.upload_attempts == 1
+    assert_exactly_once(emu, a, b)
+
+
+async def test_version_code_refused_before_uploading(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory, shared_clock: SharedClock
+) -> None:
+    await client.publish([apk_factory(5)], auto_publish=True)
+    shared_clock.now += 200
+    assert await client.last_published() is not None
+    before = emu.counts(endpoint="upload")
+    with pytest.raises(ValidationError) as info:
+        await client.publish([apk_factory(5, seed=42)])
+    assert info.value.field == "apks[0]"
+    assert "not above" in str(info.value)
+    assert emu.counts(endpoint="upload") == before
+    assert emu.counts(endpoint="create") == 1
+
+
+async def test_dry_run_sends_no_change(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    result = await client.publish([apk_factory(2)], dry_run=True)
+    assert result.dry_run
+    assert result.release is None
+    assert {e["method"] for e in emu.log} == {"GET"}
+    assert emu.world.apps[TOKEN].releases == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"apks": []}, "apks"),
+        ({"apks": "one.apk"}, "apks"),
+        ({"apks": ["missing.apk"]}, "apks[0]"),
+        ({"if_draft_exists": "maybe"}, "if_draft_exists"),
+        ({"auto_publish": "yes"}, "auto_publish"),
+        ({"changelog_en": 5}, "changelog_en"),
+        ({"staged_rollout_percentage": 0}, "staged_rollout_percentage"),
+        ({"aab": "x.aab"}, "bin"),
+    ],
+)
+async def test_bad_input_sends_nothing(
+    client: BazaarClient,
+    emu: Emulator,
+    apk_factory: ApkFactory,
+    kwargs: dict[str, object],
+    field: str,
+) -> None:
+    call: dict[str, object] = {"apks": [apk_factory(2)], **kwargs}
+    if "aab" in kwargs:
+        call["apks"] = []
+    with pytest.raises(ValidationError) as info:
+        await client.publish(**call)  # type: ignore[arg-type]
+    assert info.value.field == field
+    assert emu.log == []
+
+
+async def test_duplicate_and_non_apk_files(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory, tmp_path: Path
+) -> None:
+    a = apk_factory(2)
+    copy = tmp_path / "copy.apk"
+    copy.write_bytes(a.read_bytes())
+    with pytest.raises(ValidationError, match="same contents") as info:
+        await client.publish([a, copy])
+    assert info.value.field == "apks[1]"
+    text = tmp_path / "text.apk"
+    text.write_text("hello")
+    with pytest.raises(ValidationError, match="not a zip"):
+        await client.publish([text])
+    import zipfile
+
+    nomanifest = tmp_path / "nomanifest.apk"
+    with zipfile.ZipFile(nomanifest, "w") as archive:
+        archive.writestr("classes.dex", "x")
+    with pytest.raises(ValidationError, match="AndroidManifest"):
+        await client.publish([nomanifest])
+    with pytest.raises(ValidationError, match="directory"):
+        await client.publish([tmp_path])
+    empty = tmp_path / "empty.apk"
+    empty.touch()
+    with pytest.raises(ValidationError, match="empty"):
+        await client.publish([empty])
+    assert emu.log == []
+
+
+async def test_app_bundle_flow(
+    client: BazaarClient, emu: Emulator, bundle_files: tuple[Path, Path]
+) -> None:
+    aab, signer = bundle_files
+    result = await client.publish(aab=aab, signer_bin=signer, auto_publish=True)
+    assert result.release is not None
+    [release] = committed_releases(emu)
+    assert release.packages[0].kind == "aab"
+    # the store asks for at most one bundle-status call a minute: the fake clock shows it
+    polls = [e["t"] for e in emu.log if e["endpoint"] == "bundle-status"]
+    assert len(polls) >= 2
+    assert all(b - a >= 60 for a, b in itertools.pairwise(polls))
+    again = await client.publish(aab=aab, signer_bin=signer)
+    assert again.already_committed
+
+
+@pytest.mark.parametrize("endpoint", ["upload-aab", "upload-bin"])
+async def test_app_bundle_ambiguous_uploads(
+    client: BazaarClient, emu: Emulator, bundle_files: tuple[Path, Path], endpoint: str
+) -> None:
+    aab, signer = bundle_files
+    only(emu, endpoints=[endpoint], acted_fail_rate=1.0)
+    result = await client.publish(aab=aab, signer_bin=signer)
+    assert result.reconciled == 1
+    assert len(committed_releases(emu)) == 1
+
+
+async def test_app_bundle_failure(
+    client: BazaarClient, emu: Emulator, bundle_files: tuple[Path, Path]
+) -> None:
+    aab, signer = bundle_files
+    await client.create_release()
+    await client.upload_aab(aab)
+    await client.upload_bin(signer)
+    emu.world.apps[TOKEN].bundle.forced_error = "signature mismatch"  # type: ignore[union-attr]
+    with pytest.raises(BundleError, match="signature mismatch") as info:
+        await client.wait_for_bundle()
+    assert info.value.errors == ["signature mismatch"]
+
+
+async def test_wait_for_publication(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory, shared_clock: SharedClock
+) -> None:
+    with pytest.raises(WorkflowError, match="no committed release"):
+        await client.wait_for_publication()
+    result = await client.publish([apk_factory(2)], auto_publish=True)
+    started = shared_clock.now
+    published = await client.wait_for_publication(interval=10, max_interval=40)
+    assert result.release is not None
+    assert published.sha1s == result.release.sha1s
+    assert 120 <= shared_clock.now - started <= 120 + 40
+
+
+async def test_wait_for_publication_times_out(
+    client: BazaarClient, apk_factory: ApkFactory
+) -> None:
+    await client.publish([apk_factory(2)], auto_publish=False)  # waits for a human click
+    with pytest.raises(PublicationTimeoutError):
+        await client.wait_for_publication(deadline=600, interval=30)
+
+
+async def test_wait_is_cancellable(client: BazaarClient, apk_factory: ApkFactory) -> None:
+    await client.publish([apk_factory(2)])
+    task = asyncio.create_task(client.wait_for_publication(deadline=10**6))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_many_apps_share_one_session(emu: Emulator, apk_factory: ApkFactory) -> None:
+    from storepush import Session
+
+    tokens = [f"token-{i:03d}-abcdef" for i in range(20)]
+    for i, token in enumerate(tokens):
+        emu.add_app(token, f"com.example.app{i}")
+    apks = [apk_factory(2, package=f"com.example.app{i}", seed=i) for i in range(20)]
+    async with Session() as shared:
+
+        async def one(i: int) -> None:
+            async with BazaarClient(tokens[i], base_url=emu.bazaar_url, session=shared) as c:
+                await c.publish([apks[i]])
+
+        await asyncio.gather(*(one(i) for i in range(20)))
+        assert not shared._transport._http.closed  # type: ignore[attr-defined]
+        assert len(shared.limiters) >= 20 * 4
+    for token in tokens:
+        [release] = emu.world.apps[token].releases
+        assert release.committed
