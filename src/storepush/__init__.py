@@ -37,6 +37,7 @@ from ._session import Session, SessionStats
 from ._uploads import ProgressCallback
 from ._version import __version__
 from .bazaar import Architecture, BazaarClient, PublishResult
+from .bluemind import BlueMindClient, PluginSpec, VersionResult
 
 __all__ = [
     "BAZAAR_BASE_URL",
@@ -46,6 +47,7 @@ __all__ = [
     "Architecture",
     "BadRequestError",
     "BazaarClient",
+    "BlueMindClient",
     "BundleError",
     "ConnectError",
     "DecodeError",
@@ -56,6 +58,7 @@ __all__ = [
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
+    "PluginSpec",
     "ProgressCallback",
     "PublicationTimeoutError",
     "PublishResult",
@@ -79,6 +82,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "ValidationError",
+    "VersionResult",
     "WorkflowError",
     "__version__",
 ]

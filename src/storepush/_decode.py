@@ -23,7 +23,7 @@ from ._errors import (
     excerpt,
 )
 
-__all__ = ["ErrorEnvelope", "api_error", "decode"]
+__all__ = ["ErrorEnvelope", "api_error", "convert", "decode"]
 
 T = TypeVar("T")
 
@@ -48,21 +48,35 @@ def _decoder(type_: Any) -> msgspec.json.Decoder[Any]:
     return found
 
 
+def _shape_error(
+    exc: msgspec.ValidationError, body: bytes, *, status: int, method: str, url: str
+) -> DecodeError:
+    text = str(exc)
+    match = _PATH.search(text)
+    return DecodeError(
+        f"unexpected response shape: {text}",
+        status=status,
+        method=method,
+        url=url,
+        path=match.group(1) if match else None,
+        body_excerpt=excerpt(body),
+    )
+
+
+def convert(data: Any, type_: type[T], *, body: bytes, status: int, method: str, url: str) -> T:
+    """Convert already-decoded JSON ``data`` into ``type_`` or raise :class:`DecodeError`."""
+    try:
+        return msgspec.convert(data, type_)
+    except msgspec.ValidationError as exc:
+        raise _shape_error(exc, body, status=status, method=method, url=url) from exc
+
+
 def decode(body: bytes, type_: type[T], *, status: int, method: str, url: str) -> T:
     """Decode ``body`` into ``type_`` or raise :class:`DecodeError`."""
     try:
         result: T = _decoder(type_).decode(body)
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        match = _PATH.search(text)
-        raise DecodeError(
-            f"unexpected response shape: {text}",
-            status=status,
-            method=method,
-            url=url,
-            path=match.group(1) if match else None,
-            body_excerpt=excerpt(body),
-        ) from exc
+        raise _shape_error(exc, body, status=status, method=method, url=url) from exc
     except msgspec.DecodeError as exc:
         raise DecodeError(
             f"response is not valid JSON: {exc}",

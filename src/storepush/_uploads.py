@@ -126,13 +126,15 @@ def _text_part(name: str, value: str) -> BytesPayload:
 class UploadBody:
     """A multipart/form-data body factory: call it to get a fresh body for one attempt.
 
-    Text fields come first, then files, in the order given. After each call,
-    :attr:`payloads` holds that attempt's file payloads (their ``sha1`` and ``bytes_sent``).
+    Text fields come first, then files, in the order given. A field's value may be a callable,
+    evaluated only when a body is built (how a credential that travels inside a form field is
+    kept out of every long-lived object). After each call, :attr:`payloads` holds that
+    attempt's file payloads (their ``sha1`` and ``bytes_sent``).
     """
 
     def __init__(
         self,
-        fields: Sequence[tuple[str, str]],
+        fields: Sequence[tuple[str, str | Callable[[], str]]],
         files: Sequence[FilePart],
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -149,7 +151,7 @@ class UploadBody:
         self.attempts += 1
         writer = aiohttp.MultipartWriter("form-data")
         for name, value in self._fields:
-            writer.append_payload(_text_part(name, value))
+            writer.append_payload(_text_part(name, value() if callable(value) else value))
         self.payloads = []
         for spec in self._files:
             payload = FilePayload(

@@ -6,7 +6,6 @@ delay costs no real time, while every request still crosses a real loopback sock
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -16,25 +15,20 @@ from storepush import BazaarClient, RetryConfig, Session
 from storepush._samples import make_aab, make_apk, make_bin
 from storepush.emulator import Emulator, Faults
 
+from ..conftest import FakeClock
+
 TOKEN = "bazaar-token-7f3e9c1a2b"
 PACKAGE = "com.example.app"
 
 
-class SharedClock:
-    def __init__(self) -> None:
-        self.now = 10_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.now += max(0.0, delay)
-        await asyncio.sleep(0)
+SharedClock = FakeClock
 
 
 @pytest.fixture
-def shared_clock() -> SharedClock:
-    return SharedClock()
+def shared_clock() -> FakeClock:
+    clock = FakeClock()
+    clock.now = 10_000.0
+    return clock
 
 
 @pytest.fixture
