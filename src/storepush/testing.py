@@ -1,26 +1,30 @@
 """A pytest plugin for testing your own publishing pipeline against the emulator.
 
 Installed with storepush and loaded automatically (entry point ``pytest11``). It provides the
-``storepush_emulator`` fixture: a running :class:`~storepush.emulator.Emulator` on a free
-loopback port, with one app and one user, reset for every test::
+``storepush_emulator`` fixture: an :class:`~storepush.emulator.Emulator` on a free loopback
+port, with one app and one user, no faults, no quotas and instant review. It is served from a
+background thread, so it needs no async test plugin and works from synchronous tests
+(requests, curl, a subprocess running the ``storepush`` command) as well as async ones::
 
-    async def test_my_release(storepush_emulator):
-        emu = storepush_emulator
-        async with storepush.BazaarClient(emu.bazaar_token, base_url=emu.bazaar_url) as c:
-            ...
+    def test_my_release(storepush_emulator, tmp_path):
+        apk = make_apk(tmp_path / "app.apk", package=TEST_PACKAGE, version_code=2)
+        subprocess.run(["storepush", "bazaar", "publish", str(apk),
+                        "--base-url", storepush_emulator.bazaar_url],
+                       env={**os.environ, "STOREPUSH_BAZAAR_TOKEN": TEST_TOKEN}, check=True)
+        assert storepush_emulator.world.apps[TEST_TOKEN].releases[-1].committed
 
-Sample files for such tests come from :mod:`storepush.testing` too: :func:`make_apk`,
-:func:`make_aab`, :func:`make_jar`, :func:`make_png`.
+Sample files come from here too: :func:`make_apk`, :func:`make_aab`, :func:`make_bin`,
+:func:`make_jar`, :func:`make_png`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
-import pytest_asyncio
+import pytest
 
 from ._samples import make_aab, make_apk, make_bin, make_jar, make_png
-from .emulator import Emulator, Faults, Quotas
+from .emulator import Emulator, EmulatorThread, Faults, Quotas
 
 __all__ = [
     "TEST_API_KEY",
@@ -41,11 +45,11 @@ TEST_API_KEY = "storepush-test-api-key-0123456789"
 TEST_USER = "tester"
 
 
-@pytest_asyncio.fixture
-async def storepush_emulator() -> AsyncIterator[Emulator]:
-    """A running emulator with the app ``TEST_TOKEN`` -> ``TEST_PACKAGE`` and the user
-    ``TEST_API_KEY`` -> ``TEST_USER``; no faults, no quotas, instant review."""
-    emu = Emulator(
+@pytest.fixture
+def storepush_emulator() -> Iterator[Emulator]:
+    """A running emulator: app ``TEST_TOKEN`` -> ``TEST_PACKAGE``, user ``TEST_API_KEY`` ->
+    ``TEST_USER``; no faults, no quotas, instant review and bundle processing."""
+    emulator = Emulator(
         apps={TEST_TOKEN: TEST_PACKAGE},
         users={TEST_API_KEY: TEST_USER},
         faults=Faults(),
@@ -53,5 +57,5 @@ async def storepush_emulator() -> AsyncIterator[Emulator]:
         review_seconds=0.0,
         bundle_seconds=0.0,
     )
-    async with emu:
-        yield emu
+    with EmulatorThread(emulator) as running:
+        yield running

@@ -14,7 +14,7 @@ The plugin JSON schema and BlueMind's error bodies are assumptions (see ``_state
 """
 
 from ._faults import Faults, Quota, Quotas
-from ._server import Emulator
+from ._server import Emulator, EmulatorThread
 from ._state import World
 
-__all__ = ["Emulator", "Faults", "Quota", "Quotas", "World"]
+__all__ = ["Emulator", "EmulatorThread", "Faults", "Quota", "Quotas", "World"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -30,7 +31,7 @@ from ._faults import (
 )
 from ._state import App, Refusal, World
 
-__all__ = ["Emulator"]
+__all__ = ["Emulator", "EmulatorThread"]
 
 log = logging.getLogger("storepush.emulator")
 
@@ -297,6 +298,55 @@ class Emulator:
             if (status is None or entry["status"] == status)
             and (endpoint is None or entry["endpoint"] == endpoint)
         )
+
+
+class EmulatorThread:
+    """An :class:`Emulator` served from a background thread with its own event loop.
+
+    For code that cannot share a loop with the emulator: synchronous tests (requests, curl,
+    a subprocess), or tests on any async framework. ``with EmulatorThread(Emulator(...)) as
+    emu:`` starts it and stops it. Read its state from the test only after calls complete.
+    """
+
+    def __init__(self, emulator: Emulator, *, timeout: float = 10.0) -> None:
+        self.emulator = emulator
+        self._timeout = timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self.emulator.start())
+        except BaseException as exc:  # surfaced in __enter__
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self.emulator.stop())
+            loop.close()
+
+    def __enter__(self) -> Emulator:
+        self._thread = threading.Thread(target=self._serve, name="storepush-emulator", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self._timeout):
+            raise RuntimeError("the emulator did not start in time")
+        if self._error is not None:
+            raise RuntimeError("the emulator could not start") from self._error
+        return self.emulator
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(self._timeout)
 
 
 class Reply(Exception):
