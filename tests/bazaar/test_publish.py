@@ -318,3 +318,31 @@ async def test_many_apps_share_one_session(emu: Emulator, apk_factory: ApkFactor
     for token in tokens:
         [release] = emu.world.apps[token].releases
         assert release.committed
+
+
+class MemoryJournal:
+    def __init__(self) -> None:
+        self.dates: set[object] = set()
+
+    def is_mine(self, draft) -> bool:  # type: ignore[no-untyped-def]
+        return draft.creation_date in self.dates
+
+    def remember(self, draft) -> None:  # type: ignore[no-untyped-def]
+        self.dates.add(draft.creation_date)
+
+
+async def test_journal_recognises_an_empty_draft_of_ours(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    journal = MemoryJournal()
+    a = apk_factory(2)
+    only(emu, endpoints=["upload"], error_rate=1.0)  # the first run dies before any upload
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever stopped it
+        await client.publish([a], journal=journal)
+    assert len(journal.dates) == 1
+    emu.set_faults(Faults())
+    with pytest.raises(DraftExistsError):
+        await client.publish([a])  # without the journal an empty draft is not provably ours
+    result = await client.publish([a], journal=journal)
+    assert result.draft == "resumed"
+    assert_exactly_once(emu, a)

@@ -2,13 +2,14 @@
 
 from ._client import AccessReport, BazaarClient, Paths
 from ._models import Architecture, Bundle, Package, Release
-from ._publish import Publisher, PublishResult
+from ._publish import DraftJournal, Publisher, PublishResult
 
 __all__ = [
     "AccessReport",
     "Architecture",
     "BazaarClient",
     "Bundle",
+    "DraftJournal",
     "Package",
     "Paths",
     "PublishResult",

@@ -40,7 +40,13 @@ from ._models import (
     ReleaseEnvelope,
 )
 from ._preflight import check_apk_path, check_architecture, check_changelogs, check_rollout
-from ._publish import Publisher, PublishResult, wait_for_bundle, wait_for_publication
+from ._publish import (
+    DraftJournal,
+    Publisher,
+    PublishResult,
+    wait_for_bundle,
+    wait_for_publication,
+)
 
 __all__ = ["AccessReport", "BazaarClient", "Paths"]
 
@@ -369,14 +375,16 @@ class BazaarClient(BaseClient):
         if_draft_exists: Literal["fail", "reuse", "replace"] = "fail",
         progress: ProgressCallback | None = None,
         dry_run: bool = False,
+        journal: DraftJournal | None = None,
     ) -> PublishResult:
         """Publish a release exactly once: check, create, upload, commit.
 
         ``apks`` are paths or ``(path, architecture)`` pairs; or give ``aab`` and
-        ``signer_bin`` for an app bundle. See :class:`~storepush.bazaar.Publisher` for the
-        rules (draft policy, ambiguous outcomes, re-runs).
+        ``signer_bin`` for an app bundle. ``journal`` lets a re-run recognise a draft this
+        publish created even while it is still empty. See :class:`~storepush.bazaar.Publisher`
+        for the rules (draft policy, ambiguous outcomes, re-runs).
         """
-        return await Publisher(self).run(
+        return await Publisher(self, journal).run(
             apks,
             aab=aab,
             signer_bin=signer_bin,

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 
@@ -42,13 +42,26 @@ from ._preflight import ApkFile, BundleFiles, check_apks, check_bundle, check_ro
 if TYPE_CHECKING:
     from ._client import BazaarClient
 
-__all__ = ["PublishResult", "Publisher", "wait_for_bundle", "wait_for_publication"]
+__all__ = ["DraftJournal", "PublishResult", "Publisher", "wait_for_bundle", "wait_for_publication"]
 
 log = logging.getLogger("storepush.bazaar")
 
 #: How many ambiguous outcomes one step may resolve before giving up.
 MAX_RECONCILE = 6
 DraftPolicy = Literal["fail", "reuse", "replace"]
+
+
+class DraftJournal(Protocol):
+    """Remembers the drafts a publish created, so a re-run can recognise its own.
+
+    SHA-1s prove a draft holding our packages is ours; nothing proves an *empty* draft is,
+    except having written down its creation date when we made it. The batch command keeps one
+    in a JSON file beside the manifest (creation dates only, never a credential).
+    """
+
+    def is_mine(self, draft: Release) -> bool: ...
+
+    def remember(self, draft: Release) -> None: ...
 
 
 @dataclass
@@ -104,8 +117,9 @@ def _describe(release: Release) -> str:
 class Publisher:
     """One publish of one app. Not reusable: make one per :meth:`BazaarClient.publish` call."""
 
-    def __init__(self, client: BazaarClient) -> None:
+    def __init__(self, client: BazaarClient, journal: DraftJournal | None = None) -> None:
         self.client = client
+        self.journal = journal
         self.reconciled = 0
         self.upload_attempts = 0
         self.bytes_sent = 0
@@ -228,7 +242,9 @@ class Publisher:
         draft = await client.last_uncommitted()
         action = "created"
         if draft is not None:
-            mine = bool(draft.packages) and draft.sha1s <= ours
+            mine = (bool(draft.packages) and draft.sha1s <= ours) or (
+                self.journal is not None and self.journal.is_mine(draft)
+            )
             if policy == "replace":
                 action = "replaced"
                 if not dry_run:
@@ -250,6 +266,8 @@ class Publisher:
 
         if draft is None:
             draft = await self._create()
+            if self.journal is not None:
+                self.journal.remember(draft)
         have = {p.sha1_hash.lower(): p for p in draft.packages}
         if bundle is not None:
             await self._bundle(bundle, progress)
