@@ -413,7 +413,12 @@ class BazaarClient(BaseClient):
             self, sha1s, deadline=deadline, interval=interval, max_interval=max_interval
         )
 
-    async def wait_for_bundle(self, *, deadline: float = 2700.0, interval: float = 60.0) -> Bundle:
-        """Poll ``bundle-status`` (once a minute by default, as the store asks) until ``D``;
-        raise :class:`~storepush.BundleError` on ``E``."""
+    async def wait_for_bundle(
+        self, *, deadline: float = 2700.0, interval: float | None = None
+    ) -> Bundle:
+        """Poll ``bundle-status`` until ``D``; raise :class:`~storepush.BundleError` on ``E``.
+
+        By default the pace is the ``bundle-status`` rate limit: one call a minute, as the store
+        asks (see :class:`~storepush.Limits`); ``interval`` adds a sleep of its own.
+        """
         return await wait_for_bundle(self, deadline=deadline, interval=interval)

@@ -35,7 +35,7 @@ from .._errors import (
 )
 from .._files import check_text
 from .._session import track_calls
-from .._uploads import ProgressCallback
+from .._uploads import ProgressCallback, ProgressTracker
 from ._models import Bundle, Package, Release
 from ._preflight import ApkFile, BundleFiles, check_apks, check_bundle, check_rollout
 
@@ -125,20 +125,13 @@ class Publisher:
         self.bytes_sent = 0
 
     def _progress(self, user: ProgressCallback | None) -> ProgressCallback:
-        """Count attempts and bytes of one file's upload, then pass progress on.
-
-        Within one attempt ``sent`` only grows, so a value that does not (or a first call)
-        starts a new attempt: the transport rebuilt the body and is sending it again.
-        """
-        last = 0
+        """Count attempts and bytes of one file's upload, then pass progress on."""
+        tracker = ProgressTracker()
 
         def report(sent: int, total: int) -> None:
-            nonlocal last
-            if last == 0 or sent <= last:
-                self.upload_attempts += 1
-                last = 0
-            self.bytes_sent += sent - last
-            last = 0 if sent >= total else sent
+            attempts = tracker.attempts
+            self.bytes_sent += tracker.update(sent, total)
+            self.upload_attempts += tracker.attempts - attempts
             if user is not None:
                 user(sent, total)
 
@@ -270,7 +263,7 @@ class Publisher:
                 self.journal.remember(draft)
         have = {p.sha1_hash.lower(): p for p in draft.packages}
         if bundle is not None:
-            await self._bundle(bundle, progress)
+            await self._bundle(bundle, progress, fresh=action == "created")
         else:
             for apk in files:
                 if apk.sha1 not in have:
@@ -331,9 +324,12 @@ class Publisher:
             return package
         raise WorkflowError(f"could not upload {apk.path.name}")
 
-    async def _bundle(self, bundle: BundleFiles, progress: ProgressCallback | None) -> None:
+    async def _bundle(
+        self, bundle: BundleFiles, progress: ProgressCallback | None, *, fresh: bool
+    ) -> None:
         client = self.client
-        status = await client.bundle_status()
+        # A draft we just created has no bundle: skip the read (the store allows one a minute).
+        status = None if fresh else await client.bundle_status()
         if status is None or (status.sha1 or "").lower() != bundle.aab_sha1:
             for _ in range(MAX_RECONCILE):
                 try:
@@ -430,7 +426,11 @@ async def wait_for_publication(
         delay = min(max_interval, delay * 1.5)
 
 
-async def wait_for_bundle(client: BazaarClient, *, deadline: float, interval: float) -> Bundle:
+async def wait_for_bundle(
+    client: BazaarClient, *, deadline: float, interval: float | None
+) -> Bundle:
+    """Poll until D or E. With ``interval`` None the pace is the ``bundle-status`` rate limit's
+    (one call a minute by default, as the store asks): one rule, kept in one place."""
     clock, sleep = client.session.clock, client.session.sleep
     end = clock() + deadline
     while True:
@@ -449,4 +449,4 @@ async def wait_for_bundle(client: BazaarClient, *, deadline: float, interval: fl
             raise PublicationTimeoutError(
                 f"the app bundle was not processed within {deadline:.0f}s (state {bundle.state})"
             )
-        await sleep(min(interval, remaining))
+        await sleep(min(interval, remaining) if interval else 0.0)

@@ -1,0 +1,5 @@
+"""``python -m storepush``: the command line."""
+
+from .cli import main
+
+main()

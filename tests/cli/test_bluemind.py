@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from storepush.emulator import Emulator
+from storepush.testing import make_jar, make_png
+
+from .conftest import Cli
+
+
+def test_create_release_list_show(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    logo = make_png(tmp_path / "logo.png")
+    shot = make_png(tmp_path / "shot.png")
+    steps = tmp_path / "steps.md"
+    steps.write_text("Copy the jar.")
+    doc = cli.json(
+        "bluemind",
+        "create",
+        "--name",
+        "Sync",
+        "--shortdesc",
+        "s",
+        "--description",
+        "d",
+        "--license",
+        "MIT",
+        "--instructions",
+        f"@{steps}",
+        "--home-url",
+        "https://x.example",
+        "--thumbnail",
+        str(logo),
+        "--screenshot",
+        str(shot),
+        "--screenshot",
+        str(shot),
+    )
+    assert doc["plugin"]["name"] == "Sync"
+    assert doc["plugin"]["installation_instructions"] == "Copy the jar."
+    jar = make_jar(tmp_path / "p.jar")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Fixes")
+    doc = cli.json(
+        "bluemind",
+        "release",
+        str(jar),
+        "--plugin",
+        "Sync",
+        "--version",
+        "1.0",
+        "--target-bm-versions",
+        "4.x",
+        "--release-notes",
+        f"@{notes}",
+    )
+    assert doc["already_published"] is False
+    again = cli.json(
+        "bluemind",
+        "release",
+        str(jar),
+        "--plugin",
+        "Sync",
+        "--version",
+        "1.0",
+        "--target-bm-versions",
+        "4.x",
+        "--release-notes",
+        "x",
+    )
+    assert again["already_published"] is True
+    listed = cli.json("bluemind", "plugins")
+    [plugin] = listed["plugins"]
+    shown = cli.json("bluemind", "plugin", str(plugin["id"]))
+    assert shown["plugin"]["current_version"] == "1.0"
+    assert "Sync" in cli("bluemind", "plugins").stdout
+    assert "1.0" in cli("bluemind", "plugin", str(plugin["id"])).stdout
+
+
+def test_release_creates_from_a_spec_file(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    make_png(tmp_path / "logo.png")
+    spec = tmp_path / "plugin.toml"
+    spec.write_text(
+        'name = "Fresh"\nshortdesc = "s"\ndescription = "d"\nlicense = "MIT"\n'
+        'installation_instructions = "i"\nthumbnail = "logo.png"\n'
+    )
+    jar = make_jar(tmp_path / "p.jar")
+    doc = cli.json(
+        "bluemind",
+        "release",
+        str(jar),
+        "--plugin",
+        "Fresh",
+        "--version",
+        "0.1",
+        "--target-bm-versions",
+        "4.x",
+        "--release-notes",
+        "n",
+        "--create-from",
+        str(spec),
+    )
+    assert doc["created_plugin"] is True
+    assert (
+        "published Fresh 0.2"
+        in cli(
+            "bluemind",
+            "release",
+            str(jar),
+            "--plugin",
+            "Fresh",
+            "--version",
+            "0.2",
+            "--target-bm-versions",
+            "4.x",
+            "--release-notes",
+            "n",
+        ).stdout
+    )
+
+
+def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    fake = tmp_path / "fake.png"
+    fake.write_text("text")
+    broken = tmp_path / "x.jar"
+    broken.write_text("not a zip")
+    bad_spec = tmp_path / "bad.toml"
+    bad_spec.write_text('name = "x"\ncolour = "red"\n')
+    cases = [
+        (
+            [
+                "bluemind",
+                "create",
+                "--name",
+                "",
+                "--shortdesc",
+                "s",
+                "--description",
+                "d",
+                "--license",
+                "l",
+                "--instructions",
+                "i",
+            ],
+            "name",
+        ),
+        (
+            [
+                "bluemind",
+                "create",
+                "--name",
+                "n",
+                "--shortdesc",
+                "s",
+                "--description",
+                "d",
+                "--license",
+                "l",
+                "--instructions",
+                "i",
+                "--thumbnail",
+                str(fake),
+            ],
+            "thumbnail",
+        ),
+        (
+            [
+                "bluemind",
+                "release",
+                str(broken),
+                "--plugin",
+                "p",
+                "--version",
+                "1",
+                "--target-bm-versions",
+                "4",
+                "--release-notes",
+                "n",
+            ],
+            "package",
+        ),
+        (
+            [
+                "bluemind",
+                "release",
+                str(broken),
+                "--plugin",
+                "p",
+                "--version",
+                "1",
+                "--target-bm-versions",
+                "4",
+                "--release-notes",
+                "n",
+                "--create-from",
+                str(bad_spec),
+            ],
+            f"{bad_spec}.colour",
+        ),
+        (["bluemind", "plugin", "abc"], "plugin_id"),
+    ]
+    for args, field in cases:
+        doc = cli.json(*args, code=2)
+        assert doc["error"]["field"] == field, (args, doc)
+    assert emu.log == []
+    missing = cli.json(
+        "bluemind",
+        "release",
+        str(make_jar(tmp_path / "ok.jar")),
+        "--plugin",
+        "None",
+        "--version",
+        "1",
+        "--target-bm-versions",
+        "4",
+        "--release-notes",
+        "n",
+        code=1,
+    )
+    assert "create" in missing["error"]["message"]
