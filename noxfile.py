@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "demo"]
 nox.options.error_on_missing_interpreters = True
 
 #: Raised as the suite grows; never lowered to make a change pass.
@@ -37,3 +37,18 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on src/."""
     session.install("-e", ".[typecheck]")
     session.run("mypy", "--strict", "src")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation (mkdocs-material + mkdocstrings), strict: warnings fail."""
+    session.install("-e", ".[cli]", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26")
+    session.run("mkdocs", "build", "--strict", "--quiet", env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: `storepush demo` publishes a batch to the emulator, with faults, and
+    checks the result (extra arguments go to the demo, e.g. `nox -s demo -- --apps 100`)."""
+    session.install("-e", ".[cli]")
+    session.run("storepush", "demo", *session.posargs)
