@@ -120,3 +120,31 @@ def test_registry_keys_and_overrides(clock: FakeClock) -> None:
     assert a.rate == 1
     assert registry.bucket("bazaar", "fp1", "commit").rate == 5
     assert len(registry) == 3
+
+
+async def test_buckets_of_one_endpoint_share_what_a_429_teaches(clock: FakeClock) -> None:
+    registry = LimiterRegistry(Limits(default=RateLimit(10, 5)), clock=clock, sleep=clock.sleep)
+    a = registry.bucket("bazaar", "app-a", "upload")
+    b = registry.bucket("bazaar", "app-b", "upload")
+    other = registry.bucket("bazaar", "app-a", "commit")
+    a.on_throttle()
+    assert a.rate == pytest.approx(7.0)
+    assert b.rate == pytest.approx(7.0)  # a peer learns without being refused...
+    assert b.paused_for == 0.0  # ...and without a pause of its own
+    assert other.rate == 10  # another endpoint is another quota
+    late = registry.bucket("bazaar", "app-c", "upload")
+    assert late.rate == pytest.approx(7.0)
+    assert registry.learned_rate("bazaar", "upload") == pytest.approx(7.0)
+    # a peer's saved burst is spent: its next request waits one interval
+    await b.acquire()
+    assert clock.now == pytest.approx(1 / 7.0)
+
+
+def test_sharing_can_be_turned_off(clock: FakeClock) -> None:
+    limits = Limits(default=RateLimit(10, 5), share_learning=False)
+    registry = LimiterRegistry(limits, clock=clock, sleep=clock.sleep)
+    a = registry.bucket("bazaar", "app-a", "upload")
+    b = registry.bucket("bazaar", "app-b", "upload")
+    a.on_throttle()
+    assert b.rate == 10
+    assert registry.learned_rate("bazaar", "upload") is None

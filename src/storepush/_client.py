@@ -45,6 +45,7 @@ class BaseClient:
     ) -> None:
         self._credential = credential
         self._base_url = check_base_url(base_url, allow_insecure=allow_insecure_http)
+        self._base = str(self._base_url)
         if session is not None and (retry or limits or timeouts or verify_tls is not True):
             raise ValueError(
                 "retry=, limits=, timeouts= and verify_tls= configure a new session; "
@@ -84,7 +85,7 @@ class BaseClient:
             await self._session.aclose()
 
     def url(self, path: str) -> str:
-        return str(self._base_url) + path
+        return self._base + path
 
     async def _send(
         self,

@@ -105,6 +105,14 @@ class AiohttpTransport:
         self._max_response_bytes = max_response_bytes
         self._ssl: bool | ssl.SSLContext = verify_tls
         self._closed = False
+        # sock_connect bounds opening a socket (not waiting for a pooled connection, which a
+        # busy batch legitimately does); sock_read is an idle timeout; there is no total.
+        self.timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None,
+            sock_connect=self._timeouts.connect,
+            sock_read=self._timeouts.read_idle,
+        )
 
     def _session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -113,17 +121,6 @@ class AiohttpTransport:
             connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl)
             self._http = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         return self._http
-
-    @property
-    def timeout(self) -> aiohttp.ClientTimeout:
-        # sock_connect bounds opening a socket (not waiting for a pooled connection, which a
-        # busy batch legitimately does); sock_read is an idle timeout; there is no total.
-        return aiohttp.ClientTimeout(
-            total=None,
-            connect=None,
-            sock_connect=self._timeouts.connect,
-            sock_read=self._timeouts.read_idle,
-        )
 
     async def send(self, request: Request) -> Response:
         http = self._session()
@@ -153,6 +150,8 @@ class AiohttpTransport:
                 method=method,
                 url=url,
             )
+        if resp.content_length is not None:
+            return await resp.read()  # known and within the cap: one read
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(_READ_CHUNK):

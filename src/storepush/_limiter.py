@@ -31,6 +31,8 @@ _MEASURE_BUCKET = 0.5
 # Tolerance on a whole token: without it a deficit smaller than the clock's resolution makes a
 # waiter sleep for less than one ulp of the clock, forever.
 _EPSILON = 1e-9
+# Admissions a bucket needs before its measured rate is trusted.
+_MIN_HISTORY = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,10 @@ class Limits:
     ``"plugin_version"``…). The default (5/s, burst 5, per credential and endpoint) is safe for
     services that publish no quota; ``adaptive`` lets each bucket find the real one. Pishkhan's
     ``bundle-status`` is held to one call a minute, as the store asks.
+
+    ``share_learning``: a 429 on one credential's bucket lowers the rate of every bucket of the
+    same marketplace and endpoint (and of those created later). Quotas are per credential but
+    alike for all, so a batch of 300 apps pays for the lesson a few times, not 300 times.
     """
 
     default: RateLimit = field(default_factory=lambda: RateLimit(5.0, 5))
@@ -62,6 +68,7 @@ class Limits:
         default_factory=lambda: {"bundle-status": RateLimit(1 / 60, 1)}
     )
     adaptive: bool = True
+    share_learning: bool = True
 
     def for_endpoint(self, endpoint: str) -> RateLimit:
         return self.per_endpoint.get(endpoint, self.default)
@@ -103,7 +110,9 @@ class TokenBucket:
         adaptive: bool = True,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        on_learn: Callable[[float], None] | None = None,
     ) -> None:
+        self._on_learn = on_learn
         self._ceiling = float(limit.rate)
         self._rate = float(limit.rate)
         self._burst = float(limit.burst)
@@ -177,13 +186,33 @@ class TokenBucket:
         self._refill(now)
         self.stats.throttles += 1
         if self._adaptive:
-            base = min(self._measured, self._rate) if self._measured > 0 else self._rate
+            # botocore's measured rate means something only once a bucket has a history; a
+            # bucket that sent two requests would "measure" a rate far below the real quota.
+            measured = self._measured if self.stats.acquired >= _MIN_HISTORY else 0.0
+            base = min(measured, self._rate) if measured > 0 else self._rate
             self._last_max = base
             self._last_throttle = now
             self._rate = max(_MIN_RATE, base * _BETA)
             self._tokens = min(self._tokens, 0.0)
         pause = retry_after if retry_after is not None else 1.0 / self._rate
         self._paused_until = max(self._paused_until, now + pause)
+        if self._adaptive and self._on_learn is not None:
+            self._on_learn(self._rate)
+
+    def adopt(self, rate: float) -> None:
+        """A peer bucket was throttled down to ``rate``: start from there too (adaptive only).
+
+        The rate drops and the saved burst is spent, as after a 429 of this bucket's own, but
+        there is no pause: this bucket has not been refused anything.
+        """
+        if not self._adaptive or rate >= self._rate:
+            return
+        now = self._clock()
+        self._refill(now)
+        self._rate = max(_MIN_RATE, rate)
+        self._last_max = self._rate / _BETA
+        self._last_throttle = now
+        self._tokens = min(self._tokens, 0.0)
 
     def on_success(self) -> None:
         """A request through this bucket succeeded: (adaptive) climb back towards the ceiling."""
@@ -207,19 +236,38 @@ class LimiterRegistry:
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+        self._groups: dict[tuple[str, str], list[TokenBucket]] = {}
+        self._learned: dict[tuple[str, str], float] = {}
 
     def bucket(self, marketplace: str, credential: str, endpoint: str) -> TokenBucket:
         key = (marketplace, credential, endpoint)
         found = self._buckets.get(key)
         if found is None:
+            group = (marketplace, endpoint)
+            share = self.limits.adaptive and self.limits.share_learning
             found = TokenBucket(
                 self.limits.for_endpoint(endpoint),
                 adaptive=self.limits.adaptive,
                 clock=self._clock,
                 sleep=self._sleep,
+                on_learn=(lambda rate: self._learn(group, rate)) if share else None,
             )
+            if share and group in self._learned:
+                found.adopt(self._learned[group])
             self._buckets[key] = found
+            self._groups.setdefault(group, []).append(found)
         return found
+
+    def _learn(self, group: tuple[str, str], rate: float) -> None:
+        if rate >= self._learned.get(group, math.inf):
+            return
+        self._learned[group] = rate
+        for peer in self._groups.get(group, []):
+            peer.adopt(rate)
+
+    def learned_rate(self, marketplace: str, endpoint: str) -> float | None:
+        """The lowest rate a 429 taught this registry for an endpoint, if any."""
+        return self._learned.get((marketplace, endpoint))
 
     def stats(self) -> LimiterStats:
         total = LimiterStats()

@@ -130,6 +130,83 @@ class _Retry(Exception):
         self.timeout = timeout
 
 
+class _Call:
+    """One logical call's retry state: what the stop and wait decisions need."""
+
+    __slots__ = (
+        "bucket",
+        "deadline_at",
+        "hints",
+        "max_attempts",
+        "request",
+        "safe",
+        "session",
+        "spent",
+    )
+
+    def __init__(
+        self,
+        session: Session,
+        request: Request,
+        *,
+        bucket: TokenBucket,
+        safe: bool,
+        max_attempts: int,
+        deadline_at: float | None,
+        hints: Mapping[int, str] | None,
+    ) -> None:
+        self.session = session
+        self.request = request
+        self.bucket = bucket
+        self.safe = safe
+        self.max_attempts = max_attempts
+        self.deadline_at = deadline_at
+        self.hints = hints
+        self.spent = 0
+
+    def stop(self, failure: _Retry, attempt: int, upcoming: float) -> bool:
+        """Whether to give up after ``attempt`` failed (with ``upcoming`` seconds to wait)."""
+        session = self.session
+        if attempt >= self.max_attempts:
+            return True
+        if failure.retry_after is not None and failure.retry_after > session.retry.max_retry_after:
+            return True
+        if self.deadline_at is not None and session.clock() + upcoming > self.deadline_at:
+            return True
+        if failure.throttle:
+            return False  # paced by the limiter, not charged to the budget
+        cost = session.budget.withdraw(timeout=failure.timeout)
+        if cost == 0:
+            _count(session._stats, "budget_exhausted")
+            log.warning(
+                "retry budget exhausted; not retrying %s %s", self.request.method, self.request.url
+            )
+            return True
+        self.spent += cost
+        return False
+
+    def wait(self, failure: _Retry, attempt: int) -> float:
+        retry = self.session.retry
+        return backoff_delay(
+            attempt,
+            base=retry.backoff_base,
+            cap=retry.backoff_max,
+            retry_after=failure.retry_after,
+            rand=self.session._rand,
+        )
+
+    def announce(self, failure: _Retry, attempt: int, delay: float) -> None:
+        _count(self.session._stats, "retries")
+        log.info(
+            "retrying %s %s in %.2fs (attempt %d failed: %s)",
+            self.request.method,
+            self.request.url,
+            delay,
+            attempt,
+            failure,
+        )
+
+
 class Session:
     """Connection pool, rate limiters and retry budget, shared by marketplace clients.
 
@@ -224,84 +301,57 @@ class Session:
         ``hints`` adds an explanation per status to the error message.
         """
         opts = options or RequestOptions()
-        max_attempts = opts.max_attempts or self.retry.max_attempts
         deadline = opts.deadline if opts.deadline is not None else self.retry.deadline
-        safe = opts.safe if opts.safe is not None else request.safe
-        bucket = self.limiters.bucket(marketplace, credential.fingerprint, request.endpoint)
-        deadline_at = None if deadline is None else self._clock() + deadline
-        spent = 0
+        call = _Call(
+            self,
+            request,
+            bucket=self.limiters.bucket(marketplace, credential.fingerprint, request.endpoint),
+            safe=opts.safe if opts.safe is not None else request.safe,
+            max_attempts=opts.max_attempts or self.retry.max_attempts,
+            deadline_at=None if deadline is None else self._clock() + deadline,
+            hints=hints,
+        )
+        # The first attempt runs bare: building a tenacity loop costs more than the request
+        # itself on a fast network, and most calls succeed at once.
+        try:
+            response = await self._attempt(call)
+        except _Retry as failure:
+            response = await self._retry(call, failure)
+        call.bucket.on_success()
+        self.budget.deposit(call.spent)
+        return response
 
-        def stop(state: RetryCallState) -> bool:
-            nonlocal spent
-            failure = state.outcome.exception() if state.outcome else None
-            assert isinstance(failure, _Retry)
-            if state.attempt_number >= max_attempts:
-                return True
-            if failure.retry_after is not None and failure.retry_after > self.retry.max_retry_after:
-                return True
-            if deadline_at is not None and self._clock() + state.upcoming_sleep > deadline_at:
-                return True
-            if failure.throttle:
-                return False  # paced by the limiter, not charged to the budget
-            cost = self.budget.withdraw(timeout=failure.timeout)
-            if cost == 0:
-                _count(self._stats, "budget_exhausted")
-                log.warning(
-                    "retry budget exhausted; not retrying %s %s", request.method, request.url
-                )
-                return True
-            spent += cost
-            return False
+    async def _retry(self, call: _Call, failure: _Retry) -> Response:
+        """Attempts 2..N, through one tenacity loop made for this call."""
+        delay = call.wait(failure, 1)
+        if call.stop(failure, 1, delay):
+            raise failure.error from failure.error.__cause__
+        call.announce(failure, 1, delay)
+        await self._sleep(delay)
 
-        def wait(state: RetryCallState) -> float:
-            failure = state.outcome.exception() if state.outcome else None
-            assert isinstance(failure, _Retry)
-            return backoff_delay(
-                state.attempt_number,
-                base=self.retry.backoff_base,
-                cap=self.retry.backoff_max,
-                retry_after=failure.retry_after,
-                rand=self._rand,
-            )
-
-        def before_sleep(state: RetryCallState) -> None:
-            _count(self._stats, "retries")
-            failure = state.outcome.exception() if state.outcome else None
-            log.info(
-                "retrying %s %s in %.2fs (attempt %d failed: %s)",
-                request.method,
-                request.url,
-                state.upcoming_sleep,
-                state.attempt_number,
-                failure,
-            )
+        def failed(state: RetryCallState) -> _Retry:
+            exc = state.outcome.exception() if state.outcome else None
+            assert isinstance(exc, _Retry)
+            return exc
 
         retrying = AsyncRetrying(
-            stop=stop,
-            wait=wait,
+            stop=lambda s: call.stop(failed(s), s.attempt_number + 1, s.upcoming_sleep),
+            wait=lambda s: call.wait(failed(s), s.attempt_number + 1),
             retry=retry_if_exception_type(_Retry),
             sleep=self._sleep,
-            before_sleep=before_sleep,
+            before_sleep=lambda s: call.announce(failed(s), s.attempt_number + 1, s.upcoming_sleep),
             reraise=True,
         )
         try:
             async for attempt in retrying:
                 with attempt:
-                    response = await self._attempt(request, bucket, safe, deadline_at, hints)
+                    return await self._attempt(call)
         except _Retry as final:
             raise final.error from final.error.__cause__
-        bucket.on_success()
-        self.budget.deposit(spent)
-        return response
+        raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def _attempt(
-        self,
-        request: Request,
-        bucket: TokenBucket,
-        safe: bool,
-        deadline_at: float | None,
-        hints: Mapping[int, str] | None,
-    ) -> Response:
+    async def _attempt(self, call: _Call) -> Response:
+        request, bucket, safe, deadline_at = call.request, call.bucket, call.safe, call.deadline_at
         method, url = request.method, request.url
         started = self._clock()
         try:
@@ -333,10 +383,11 @@ class Session:
             raise expired from exc
 
         status = response.status
-        log.debug("%s %s -> %d in %.3fs", method, url, status, max(0.0, self._clock() - started))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %d in %.3fs", method, url, status, self._clock() - started)
         if status < 300:
             return response
-        hint = (hints or {}).get(status, "")
+        hint = (call.hints or {}).get(status, "")
         if status in _REDIRECTS:
             raise APIError(
                 f"redirect to {response.headers.get('location')!r} not followed "

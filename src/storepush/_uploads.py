@@ -11,6 +11,7 @@ re-opens the file from its path, so nothing is ever replayed from a spent stream
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import Callable, Sequence
@@ -80,30 +81,49 @@ class FilePayload(Payload):
         total = self._file_size
         limit = total if content_length is None else min(total, content_length)
         digest = hashlib.sha1(usedforsecurity=False)
+        loop = asyncio.get_running_loop()
         self.bytes_sent = 0
         self.sha1 = None
         # Opened and closed synchronously (both are instant for a local file) so that a
         # cancellation - aiohttp cancels the body writer when a connection drops - can never
-        # lose the close the way an executor-run aiofiles close or open can; reads go through
-        # aiofiles' thread pool, so the event loop never waits on the disk.
+        # lose the close the way an executor-run aiofiles close or open can.
         raw = open(self._path, "rb")  # noqa: SIM115, ASYNC230 - closed in finally, see above
+        hashing: asyncio.Future[None] | None = None
+        reading: asyncio.Future[bytes] | None = None
         try:
             handle = aiofiles.threadpool.wrap(raw)
-            while self.bytes_sent < limit:
-                chunk = await handle.read(min(self._chunk_size, limit - self.bytes_sent))
-                if not chunk:
+            chunk = await handle.read(min(self._chunk_size, limit))
+            # A pipeline: while the loop writes chunk n, a worker thread hashes it (hashlib
+            # releases the GIL) and aiofiles reads chunk n+1; so SHA-1 and the disk cost the
+            # upload next to nothing.
+            while True:
+                if not chunk and self.bytes_sent < limit:
                     raise IntegrityError(
                         f"{self._path.name} shrank while it was being uploaded "
                         f"({self.bytes_sent} of {total} bytes)"
                     )
-                digest.update(chunk)
+                sent_after = self.bytes_sent + len(chunk)
+                hashing = loop.run_in_executor(None, digest.update, chunk)
+                wanted = min(self._chunk_size, limit - sent_after) if sent_after < limit else 1
+                reading = asyncio.ensure_future(handle.read(wanted))
                 await writer.write(chunk)
-                self.bytes_sent += len(chunk)
+                await hashing
+                hashing = None
+                self.bytes_sent = sent_after
                 if self._progress is not None:
                     self._progress(self.bytes_sent, total)
-            if limit == total and await handle.read(1):
-                raise IntegrityError(f"{self._path.name} grew while it was being uploaded")
+                chunk = await reading
+                reading = None
+                if self.bytes_sent >= limit:
+                    if limit == total and chunk:
+                        raise IntegrityError(f"{self._path.name} grew while it was being uploaded")
+                    break
         finally:
+            # Nothing to wait for: a read still running in its thread holds the buffered
+            # reader's lock, which close() takes too, and a hash only touches its own bytes.
+            for pending in (hashing, reading):
+                if pending is not None:
+                    pending.cancel()
             raw.close()
         if limit == total:
             self.sha1 = digest.hexdigest()

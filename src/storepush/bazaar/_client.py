@@ -21,7 +21,7 @@ import msgspec
 
 from .._client import BaseClient
 from .._config import BAZAAR_BASE_URL, RequestOptions, Timeouts
-from .._errors import APIError, IntegrityError, PermissionDeniedError
+from .._errors import APIError, DecodeError, IntegrityError, PermissionDeniedError, excerpt
 from .._files import ascii_filename, check_file
 from .._http import Response
 from .._limiter import Limits
@@ -33,7 +33,6 @@ from ._models import (
     Architecture,
     Bundle,
     BundleEnvelope,
-    Envelope,
     Package,
     PackageEnvelope,
     Release,
@@ -147,51 +146,61 @@ class BazaarClient(BaseClient):
             hints={403: FORBIDDEN_HINT},
         )
 
-    def _success(self, response: Response, shape: type[E]) -> E:
-        envelope = self._decode(response, Envelope)
-        if envelope.type != "success":
-            raise APIError(
-                f"the answer's type is {envelope.type!r}, not 'success'"
-                + (f": {envelope.message}" if envelope.message else ""),
-                status=response.status,
-                method=response.method,
-                url=response.url,
-                error_type=envelope.type,
-                server_message=envelope.message,
-            )
-        return self._decode(response, shape)
+    def _envelope(self, response: Response, shape: type[E], *, allow_missing: bool = False) -> E:
+        """Decode the answer once; a ``type`` other than ``success`` (or, with
+        ``allow_missing``, ``not-exists``) is an :class:`APIError`."""
+        envelope = self._decode(response, shape)
+        if envelope.type == "success" or (allow_missing and envelope.type == "not-exists"):
+            return envelope
+        raise APIError(
+            f"the answer's type is {envelope.type!r}, not 'success'"
+            + (f": {envelope.message}" if envelope.message else ""),
+            status=response.status,
+            method=response.method,
+            url=response.url,
+            error_type=envelope.type,
+            server_message=envelope.message,
+        )
+
+    @staticmethod
+    def _missing(response: Response, field: str) -> DecodeError:
+        return DecodeError(
+            f"a 'success' answer without its {field!r}",
+            status=response.status,
+            method=response.method,
+            url=response.url,
+            path=f"$.{field}",
+            body_excerpt=excerpt(response.body),
+        )
+
+    def _release(self, response: Response) -> Release:
+        release = self._envelope(response, ReleaseEnvelope).release
+        if release is None:
+            raise self._missing(response, "release")
+        return release
 
     async def _last(
         self, path: str, endpoint: str, options: RequestOptions | None
     ) -> Release | None:
         response = await self._call("GET", path, endpoint, options=options)
-        if self._decode(response, Envelope).type == "not-exists":
+        envelope = self._envelope(response, ReleaseEnvelope, allow_missing=True)
+        if envelope.type == "not-exists":
             return None
-        return self._success(response, ReleaseEnvelope).release
+        if envelope.release is None:
+            raise self._missing(response, "release")
+        return envelope.release
 
     # -- the seven documented endpoints -----------------------------------------------------
 
     async def create_release(self, *, options: RequestOptions | None = None) -> Release:
         """Create the app's uncommitted release (400 while one exists)."""
         response = await self._call("POST", Paths.CREATE, "create", options=options)
-        return self._success(response, ReleaseEnvelope).release
+        return self._release(response)
 
     async def delete_release(self, *, options: RequestOptions | None = None) -> None:
         """Delete the uncommitted release (400 when there is none)."""
         response = await self._call("DELETE", Paths.DELETE, "delete", options=options)
-        self._success_plain(response)
-
-    def _success_plain(self, response: Response) -> None:
-        envelope = self._decode(response, Envelope)
-        if envelope.type != "success":
-            raise APIError(
-                f"the answer's type is {envelope.type!r}, not 'success'",
-                status=response.status,
-                method=response.method,
-                url=response.url,
-                error_type=envelope.type,
-                server_message=envelope.message,
-            )
+        self._envelope(response, ReleaseEnvelope)
 
     async def upload_apk(
         self,
@@ -214,7 +223,9 @@ class BazaarClient(BaseClient):
             progress=progress,
         )
         response = await self._call("POST", Paths.UPLOAD, "upload", options=options, body=body)
-        package = self._success(response, PackageEnvelope).package
+        package = self._envelope(response, PackageEnvelope).package
+        if package is None:
+            raise self._missing(response, "package")
         self._verify(package.sha1_hash, package.apk_size, body, path)
         return package
 
@@ -263,7 +274,7 @@ class BazaarClient(BaseClient):
             body=body,
             content_type="application/json",
         )
-        return self._success(response, ReleaseEnvelope).release
+        return self._release(response)
 
     async def last_committed(self, *, options: RequestOptions | None = None) -> Release | None:
         """The last committed release, or ``None``."""
@@ -296,7 +307,9 @@ class BazaarClient(BaseClient):
             progress=progress,
         )
         response = await self._call("POST", url_path, endpoint, options=options, body=body)
-        envelope = self._success(response, BundleEnvelope)
+        envelope = self._envelope(response, BundleEnvelope)
+        if envelope.bundle is None:
+            raise self._missing(response, "bundle")
         if endpoint == "upload-aab":
             self._verify(envelope.bundle.sha1, envelope.bundle.size, body, path)
         return envelope.bundle, envelope.warnings
@@ -345,9 +358,12 @@ class BazaarClient(BaseClient):
         The store asks for at most one call a minute; :meth:`wait_for_bundle` keeps to that.
         """
         response = await self._call("GET", Paths.BUNDLE_STATUS, "bundle-status", options=options)
-        if self._decode(response, Envelope).type == "not-exists":
+        envelope = self._envelope(response, BundleEnvelope, allow_missing=True)
+        if envelope.type == "not-exists":
             return None
-        return self._success(response, BundleEnvelope).bundle
+        if envelope.bundle is None:
+            raise self._missing(response, "bundle")
+        return envelope.bundle
 
     # -- read-only diagnosis --------------------------------------------------------------------
 

@@ -84,20 +84,24 @@ class Envelope(msgspec.Struct, kw_only=True):
     message: str | None = None
 
 
+# Each answer is decoded once; its payload is optional here because ``not-exists`` and error
+# envelopes carry none, and the client checks ``type`` and the payload's presence itself.
+
+
 class ReleaseEnvelope(msgspec.Struct, kw_only=True):
     type: str
     message: str | None = None
-    release: Release
+    release: Release | None = None
 
 
 class PackageEnvelope(msgspec.Struct, kw_only=True):
     type: str
     message: str | None = None
-    package: Package
+    package: Package | None = None
 
 
 class BundleEnvelope(msgspec.Struct, kw_only=True):
     type: str
     message: str | None = None
-    bundle: Bundle
+    bundle: Bundle | None = None
     warnings: list[str] = []
