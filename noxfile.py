@@ -52,3 +52,11 @@ def demo(session: nox.Session) -> None:
     checks the result (extra arguments go to the demo, e.g. `nox -s demo -- --apps 100`)."""
     session.install("-e", ".[cli]")
     session.run("storepush", "demo", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against curl, raw aiohttp and the documented sequential way; rewrites
+    benchmarks/RESULTS.md (`nox -s bench -- --quick` for small sizes in seconds)."""
+    session.install("-e", ".[cli]", "requests", "matplotlib", "pydantic>=2")
+    session.run("python", "benchmarks/run.py", *session.posargs)
