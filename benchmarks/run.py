@@ -40,6 +40,8 @@ from storepush._samples import make_apk
 HERE = Path(__file__).resolve().parent
 
 MIB = 1024 * 1024
+#: Figures one section measures and a later one needs (same run).
+MEASURED: dict[str, float] = {}
 
 
 def free_port() -> int:
@@ -246,6 +248,7 @@ def bench_ingest(quick: bool, work: Path) -> str:
     finally:
         proc.terminate()
         proc.wait()
+    MEASURED["ingest_mbps"] = statistics.median(speeds)
     return f"""### 1b. The emulator's ingest
 
 curl uploading {size // MIB} MiB into the emulator (its own process), 3 runs: {spread(speeds)} MB/s
@@ -356,14 +359,24 @@ def bench_batch(quick: bool, work: Path) -> str:
     # Floor: each app's own critical path (7 calls of `latency`; its two uploads share one
     # endpoint quota, so the second waits 1/rate), all apps in parallel (one token each).
     per_app = 7 * latency + max(0.0, (2 - quota_burst) / quota_rate)
+    total_mb = apps * 2 * apk_size / 1e6
+    ingest = MEASURED.get("ingest_mbps")
+    byte_floor = total_mb / ingest if ingest else 0.0
+    floor = max(per_app, byte_floor)
     requests_total = apps * 7
     for label, (seconds, throttled) in results.items():
         rows.append(
-            f"| storepush, {label} | {seconds:.2f} | {seconds / per_app:.1f}x | "
+            f"| storepush, {label} | {seconds:.2f} | {seconds / floor:.1f}x | "
             f"{throttled} ({throttled / requests_total:.1%}) | {seq_seconds / seconds:.1f}x |"
         )
     rows.append(
-        f"| sequential requests script | {seq_seconds:.2f} | {seq_seconds / per_app:.0f}x | — | 1.0x |"
+        f"| sequential requests script | {seq_seconds:.2f} | {seq_seconds / floor:.0f}x | — | 1.0x |"
+    )
+    byte_note = (
+        f"the bytes: {total_mb:.0f} MB at the emulator's ingest rate measured above "
+        f"({ingest:.0f} MB/s) take {byte_floor:.2f} s"
+        if ingest
+        else "the bytes (not measured in this run: run the upload section too)"
     )
     return f"""## 2. Batch publish
 
@@ -375,10 +388,11 @@ latency per answer and a quota of {quota_rate:g}/s (burst {quota_burst}) per tok
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
-The floor ({per_app:.2f} s) is one app's critical path: 7 calls at {latency * 1000:.0f} ms and the
-second upload waiting for the upload quota; apps run in parallel. It ignores bandwidth and CPU:
-{apps * 2 * apk_size / 1e6:.0f} MB cross loopback into one emulator process on a 2-core machine,
-which is what the ratio above the floor mostly measures (see section 1 for ingest rates).
+The floor ({floor:.2f} s) is the larger of one app's critical path ({per_app:.2f} s: 7 calls at
+{latency * 1000:.0f} ms, the second upload waiting for the upload quota; apps run in parallel) and
+{byte_note}. Target: within 1.2x of the floor, 429s under 1 %. What remains above the floor is
+mostly CPU: the client and the emulator share 2 cores, and the emulator parses and hashes every
+byte it receives.
 """
 
 

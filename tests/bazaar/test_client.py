@@ -151,6 +151,7 @@ class OddServer:
         (b'{"type": "success", "message": "ok"}', DecodeError, "release"),
         (b'{"type": "weird", "message": "hm"}', APIError, "weird"),
         (b"<html>maintenance</html>", DecodeError, "not valid JSON"),
+        (b'{"type": "success", "release": {"packa', DecodeError, "not valid JSON"),
         (
             b'{"type": "success", "release": {"packages": [{"apk_size": "x", "sha1_hash": "a"}]}}',
             DecodeError,

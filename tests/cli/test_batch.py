@@ -83,6 +83,8 @@ def test_batch_runs_everything_once(cli: Cli, emu: Emulator, tmp_path: Path) -> 
     assert [v.version for v in plugin.versions] == ["2.0"]
     state = json.loads((tmp_path / "release.toml.state.json").read_text())
     assert set(state) == {"one", "two"}
+    assert state["one"]["creating"] is False
+    assert len(state["one"]["drafts"]) == 1
     assert TOKEN not in json.dumps(state)
     again = cli.json("batch", str(manifest), env=ENV)
     assert [i["status"] for i in again["items"]] == [

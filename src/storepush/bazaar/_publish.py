@@ -55,11 +55,16 @@ class DraftJournal(Protocol):
     """Remembers the drafts a publish created, so a re-run can recognise its own.
 
     SHA-1s prove a draft holding our packages is ours; nothing proves an *empty* draft is,
-    except having written down its creation date when we made it. The batch command keeps one
-    in a JSON file beside the manifest (creation dates only, never a credential).
+    except having written it down. ``creating()`` is called just before a create is sent,
+    ``remember(draft)`` once the draft is known: a run cancelled in between (the server may
+    have made the draft; the answer never came) leaves the intent, and the journal may then
+    claim an empty draft, in which nothing can be lost. The batch command keeps one in a JSON
+    file beside the manifest (creation dates and that flag, never a credential).
     """
 
     def is_mine(self, draft: Release) -> bool: ...
+
+    def creating(self) -> None: ...
 
     def remember(self, draft: Release) -> None: ...
 
@@ -258,6 +263,8 @@ class Publisher:
             log.warning("the reused draft holds %d package(s) not in this publish", len(foreign))
 
         if draft is None:
+            if self.journal is not None:
+                self.journal.creating()
             draft = await self._create()
             if self.journal is not None:
                 self.journal.remember(draft)

@@ -33,33 +33,52 @@ __all__ = ["BatchReport", "ItemResult", "JsonJournal", "run_batch"]
 
 
 class JsonJournal:
-    """A :class:`~storepush.bazaar.DraftJournal` in a JSON file, one list of dates per item."""
+    """A :class:`~storepush.bazaar.DraftJournal` in a JSON file:
+    ``{item: {"drafts": [creation dates], "creating": bool}}``."""
 
     def __init__(self, path: Path, item: str) -> None:
         self.path = path
         self.item = item
 
-    def _load(self) -> dict[str, list[str]]:
+    def _load(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
 
-    def is_mine(self, draft: Release) -> bool:
-        stamp = _stamp(draft.creation_date)
-        return stamp is not None and stamp in self._load().get(self.item, [])
+    def _entry(self, data: dict[str, Any]) -> dict[str, Any]:
+        entry = data.get(self.item)
+        if not isinstance(entry, dict):
+            entry = data[self.item] = {"drafts": [], "creating": False}
+        return entry
 
-    def remember(self, draft: Release) -> None:
-        stamp = _stamp(draft.creation_date)
-        if stamp is None:
-            return
-        data = self._load()
-        data.setdefault(self.item, []).append(stamp)
+    def _save(self, data: dict[str, Any]) -> None:
         handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".storepush-", suffix=".json")
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(data, stream, indent=1)
         os.replace(temp, self.path)
+
+    def is_mine(self, draft: Release) -> bool:
+        entry = self._entry(self._load())
+        stamp = _stamp(draft.creation_date)
+        return (stamp is not None and stamp in entry["drafts"]) or (
+            bool(entry.get("creating")) and not draft.packages
+        )
+
+    def creating(self) -> None:
+        data = self._load()
+        self._entry(data)["creating"] = True
+        self._save(data)
+
+    def remember(self, draft: Release) -> None:
+        data = self._load()
+        entry = self._entry(data)
+        entry["creating"] = False
+        stamp = _stamp(draft.creation_date)
+        if stamp is not None:
+            entry["drafts"].append(stamp)
+        self._save(data)
 
 
 def _stamp(value: datetime | None) -> str | None:
