@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +58,20 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError(f"nothing listens on {port}")
+
+
+@contextlib.contextmanager
+def emulator_process(*extra: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``python -m storepush.emulator`` in its own process on a free port; its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "storepush.emulator", "--port", str(port), *extra]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def spread(values: list[float], fmt: str = "{:.0f}") -> str:
@@ -195,23 +209,8 @@ def bench_ingest(quick: bool, work: Path) -> str:
     apk = work / f"upload-{size}.apk"
     if not apk.exists():
         make_apk(apk, package="com.bench", version_code=2, size=size, seed=size)
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "storepush.emulator",
-            "--port",
-            str(port),
-            "--app",
-            "bench-token=com.bench",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
     speeds, growth = [], []
-    try:
-        wait_port(port)
-        base = f"http://127.0.0.1:{port}"
+    with emulator_process("--app", "bench-token=com.bench") as (proc, base):
         for _ in range(3):
             import urllib.request
 
@@ -245,9 +244,6 @@ def bench_ingest(quick: bool, work: Path) -> str:
             )
             speeds.append(apk.stat().st_size / run.seconds / 1e6)
             growth.append((_hwm_mib(proc.pid) or 0.0) - before)
-    finally:
-        proc.terminate()
-        proc.wait()
     MEASURED["ingest_mbps"] = statistics.median(speeds)
     return f"""### 1b. The emulator's ingest
 
@@ -276,24 +272,9 @@ def bench_batch(quick: bool, work: Path) -> str:
             make_apk(b, package=package, version_code=2, size=apk_size, seed=3 * i + 1)
         files.append((a, b))
 
-    def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
-        port = free_port()
-        args = [
-            sys.executable,
-            "-m",
-            "storepush.emulator",
-            "--port",
-            str(port),
-            "--latency",
-            str(latency),
-            "--quota",
-            f"{quota_rate}/{quota_burst}",
-        ]
-        for token, package in tokens.items():
-            args += ["--app", f"{token}={package}"]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        wait_port(port)
-        return proc, f"http://127.0.0.1:{port}"
+    emulator_args = ["--latency", str(latency), "--quota", f"{quota_rate}/{quota_burst}"]
+    for token, package in tokens.items():
+        emulator_args += ["--app", f"{token}={package}"]
 
     async def concurrent(base: str, limits: storepush.Limits | None) -> tuple[float, int]:
         started = time.perf_counter()
@@ -344,18 +325,10 @@ def bench_batch(quick: bool, work: Path) -> str:
         ),
         ("adaptive, from the defaults", None),
     ):
-        proc, base = start_emulator()
-        try:
+        with emulator_process(*emulator_args) as (_, base):
             results[label] = asyncio.run(concurrent(base, limits))
-        finally:
-            proc.terminate()
-            proc.wait()
-    proc, base = start_emulator()
-    try:
+    with emulator_process(*emulator_args) as (_, base):
         seq_seconds = sequential(base)
-    finally:
-        proc.terminate()
-        proc.wait()
     # Floor: each app's own critical path (7 calls of `latency`; its two uploads share one
     # endpoint quota, so the second waits 1/rate), all apps in parallel (one token each).
     per_app = 7 * latency + max(0.0, (2 - quota_burst) / quota_rate)
@@ -401,24 +374,10 @@ byte it receives.
 
 def bench_overhead(quick: bool) -> str:
     calls, concurrency = (1000, 50) if quick else (5000, 50)
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "storepush.emulator",
-            "--port",
-            str(port),
-            "--app",
-            "bench-token=com.bench",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    wait_port(port)
-    url = f"http://127.0.0.1:{port}/v1/apps/releases/last-published"
     headers = {"CAFEBAZAAR-PISHKHAN-API-SECRET": "bench-token", "Accept": "application/json"}
 
-    async def raw() -> float:
+    async def raw(base: str) -> float:
+        url = base + "/v1/apps/releases/last-published"
         gate = asyncio.Semaphore(concurrency)
         async with aiohttp.ClientSession() as http:
 
@@ -430,12 +389,10 @@ def bench_overhead(quick: bool) -> str:
             await asyncio.gather(*(one() for _ in range(calls)))
             return time.perf_counter() - started
 
-    async def sdk() -> float:
+    async def sdk(base: str) -> float:
         gate = asyncio.Semaphore(concurrency)
         limits = storepush.Limits(default=storepush.RateLimit(1e6, 10_000))
-        async with storepush.BazaarClient(
-            "bench-token", base_url=f"http://127.0.0.1:{port}/v1", limits=limits
-        ) as c:
+        async with storepush.BazaarClient("bench-token", base_url=base + "/v1", limits=limits) as c:
 
             async def one() -> None:
                 async with gate:
@@ -445,14 +402,11 @@ def bench_overhead(quick: bool) -> str:
             await asyncio.gather(*(one() for _ in range(calls)))
             return time.perf_counter() - started
 
-    try:
-        raws, sdks = [], []
+    raws, sdks = [], []
+    with emulator_process("--app", "bench-token=com.bench") as (_, base):
         for _ in range(3):
-            raws.append(calls / asyncio.run(raw()))
-            sdks.append(calls / asyncio.run(sdk()))
-    finally:
-        proc.terminate()
-        proc.wait()
+            raws.append(calls / asyncio.run(raw(base)))
+            sdks.append(calls / asyncio.run(sdk(base)))
     ratio = statistics.median(raws) / statistics.median(sdks)
     profile = ""
     if ratio > 1.15:
@@ -460,27 +414,11 @@ def bench_overhead(quick: bool) -> str:
         import io
         import pstats
 
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "storepush.emulator",
-                "--port",
-                str(port),
-                "--app",
-                "bench-token=com.bench",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_port(port)
-        try:
+        with emulator_process("--app", "bench-token=com.bench") as (_, base):
             profiler = cProfile.Profile()
             profiler.enable()
-            asyncio.run(sdk())
+            asyncio.run(sdk(base))
             profiler.disable()
-        finally:
-            proc.terminate()
-            proc.wait()
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
         lines = [line for line in out.getvalue().splitlines() if line.strip()][-14:]
