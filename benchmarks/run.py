@@ -60,6 +60,15 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def curl_upload(apk: Path, url: str) -> list[str]:
+    """curl's own multipart upload of ``apk``; it prints its transfer time."""
+    return [
+        "curl", "-sS", "-o", "/dev/null", "-w", "%{time_total}\n",
+        "-H", "CAFEBAZAAR-PISHKHAN-API-SECRET: bench-token",
+        "-F", f"apk=@{apk}", "-F", "architecture=all", url,
+    ]  # fmt: skip
+
+
 @contextlib.contextmanager
 def emulator_process(*extra: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``python -m storepush.emulator`` in its own process on a free port; its base URL."""
@@ -150,21 +159,7 @@ def bench_upload(quick: bool, work: Path) -> str:
                 ],
             }
             if shutil.which("curl"):
-                commands["curl"] = [
-                    "curl",
-                    "-sS",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{time_total}\n",
-                    "-H",
-                    "CAFEBAZAAR-PISHKHAN-API-SECRET: bench-token",
-                    "-F",
-                    f"apk=@{apk}",
-                    "-F",
-                    "architecture=all",
-                    base + "/apps/releases/upload/",
-                ]
+                commands["curl"] = curl_upload(apk, base + "/apps/releases/upload/")
             results: dict[str, list[Run]] = {name: [] for name in commands}
             for _ in range(repeats):  # alternate, so drift on a noisy machine hits each alike
                 for name, command in commands.items():
@@ -227,23 +222,7 @@ def bench_ingest(quick: bool, work: Path) -> str:
                 )
             ).read()
             before = _hwm_mib(proc.pid) or 0.0
-            run = measure(
-                [
-                    "curl",
-                    "-sS",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{time_total}\n",
-                    "-H",
-                    "CAFEBAZAAR-PISHKHAN-API-SECRET: bench-token",
-                    "-F",
-                    f"apk=@{apk}",
-                    "-F",
-                    "architecture=all",
-                    base + "/v1/apps/releases/upload/",
-                ]
-            )
+            run = measure(curl_upload(apk, base + "/v1/apps/releases/upload/"))
             speeds.append(apk.stat().st_size / run.seconds / 1e6)
             growth.append((_hwm_mib(proc.pid) or 0.0) - before)
     MEASURED["ingest_mbps"] = statistics.median(speeds)

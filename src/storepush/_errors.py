@@ -89,7 +89,29 @@ class ValidationError(StorePushError, ValueError):
         super().__init__(message)
 
 
-class APIError(StorePushError):
+class _ResponseError(StorePushError):
+    """What an error about one HTTP answer carries: status, method, URL and a body excerpt."""
+
+    def __init__(
+        self, message: str, *, status: int, method: str, url: str, body_excerpt: str = ""
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.body_excerpt = body_excerpt
+        super().__init__(message)
+
+    def _excerpt_helps(self) -> bool:
+        return bool(self.body_excerpt)
+
+    def __str__(self) -> str:
+        text = f"{self.args[0]} [{self.status} on {self.method} {self.url}]"
+        if self._excerpt_helps():
+            text += f" body: {self.body_excerpt!r}"
+        return text
+
+
+class APIError(_ResponseError):
     """The server answered with an error status, or with an error envelope on a 2xx."""
 
     def __init__(
@@ -103,19 +125,13 @@ class APIError(StorePushError):
         server_message: str | None = None,
         body_excerpt: str = "",
     ) -> None:
-        self.status = status
-        self.method = method
-        self.url = url
         self.error_type = error_type
         self.server_message = server_message
-        self.body_excerpt = body_excerpt
-        super().__init__(message)
+        super().__init__(message, status=status, method=method, url=url, body_excerpt=body_excerpt)
 
-    def __str__(self) -> str:
-        head = f"{self.args[0]} [{self.status} on {self.method} {self.url}]"
-        if self.server_message is None and self.body_excerpt:
-            head += f" body: {self.body_excerpt!r}"
-        return head
+    def _excerpt_helps(self) -> bool:
+        # the server's own message says more than a slice of its body
+        return self.server_message is None and bool(self.body_excerpt)
 
 
 class BadRequestError(APIError):
@@ -179,7 +195,7 @@ class OutcomeUnknownError(StorePushError):
         super().__init__(f"{message} [{method} {url}]")
 
 
-class DecodeError(StorePushError):
+class DecodeError(_ResponseError):
     """A response does not have the expected shape.
 
     ``path`` is msgspec's location of the problem (for example
@@ -196,18 +212,8 @@ class DecodeError(StorePushError):
         path: str | None = None,
         body_excerpt: str = "",
     ) -> None:
-        self.status = status
-        self.method = method
-        self.url = url
         self.path = path
-        self.body_excerpt = body_excerpt
-        super().__init__(message)
-
-    def __str__(self) -> str:
-        text = f"{self.args[0]} [{self.status} on {self.method} {self.url}]"
-        if self.body_excerpt:
-            text += f" body: {self.body_excerpt!r}"
-        return text
+        super().__init__(message, status=status, method=method, url=url, body_excerpt=body_excerpt)
 
 
 class ResponseTooLargeError(DecodeError):
