@@ -241,7 +241,7 @@ SHA-1 (about 1.7 GB/s on one core here), that is the limit when it falls short o
 
 
 def bench_batch(quick: bool, work: Path) -> str:
-    apps = 30 if quick else 200
+    apps = 10 if quick else 200
     apk_size = (1 if quick else 4) * MIB
     latency, quota_rate, quota_burst = 0.02, 2.0, 1
     tokens = {f"bench-token-{i:04d}": f"com.bench.app{i}" for i in range(apps)}
