@@ -22,6 +22,7 @@ from ._errors import (
     ServerError,
     excerpt,
 )
+from ._scrub import scrub
 
 __all__ = ["ErrorEnvelope", "api_error", "convert", "decode"]
 
@@ -117,6 +118,8 @@ def api_error(
     envelope = read_envelope(body)
     error_type = envelope.type if envelope else None
     server_message = (envelope.message or envelope.detail) if envelope else None
+    if server_message is not None:
+        server_message = scrub(server_message)
     if status >= 500:
         cls: type[APIError] = ServerError
     else:

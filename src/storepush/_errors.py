@@ -61,8 +61,14 @@ _EXCERPT_CHARS = 300
 
 
 def excerpt(body: bytes, limit: int = _EXCERPT_CHARS) -> str:
-    """A short, printable excerpt of a response body for error messages."""
-    text = body[: limit * 4].decode("utf-8", errors="replace")
+    """A short, printable excerpt of a response body, credentials removed.
+
+    The body is scrubbed *before* it is cut, so a secret straddling the cut cannot survive
+    as a fragment.
+    """
+    from ._scrub import scrub
+
+    text = scrub(body[: limit * 8].decode("utf-8", errors="replace"))
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"

@@ -12,6 +12,7 @@ import hmac
 import warnings
 from typing import NoReturn
 
+from . import _scrub
 from ._errors import ValidationError
 
 __all__ = ["Secret", "SecretWhitespaceWarning", "as_secret"]
@@ -31,7 +32,7 @@ class Secret:
     :class:`~storepush.ValidationError` naming ``field``.
     """
 
-    __slots__ = ("_fingerprint", "_value", "field")
+    __slots__ = ("__weakref__", "_fingerprint", "_forms", "_value", "field")
 
     def __init__(self, value: str, *, field: str = "token") -> None:
         if not isinstance(value, str):
@@ -59,6 +60,11 @@ class Secret:
         self._value = stripped
         self.field = field
         self._fingerprint = hashlib.sha256(stripped.encode()).hexdigest()[:16]
+        self._forms = _scrub.variants(stripped)
+        _scrub.register(self)
+
+    def _scrub_variants(self) -> tuple[str, ...]:
+        return self._forms
 
     def reveal(self) -> str:
         """The credential itself. Only the transport should call this."""

@@ -45,11 +45,12 @@ from ._retry import (
     decide_on_status,
     retry_after_from_headers,
 )
+from ._scrub import get_logger
 from ._secrets import Secret
 
 __all__ = ["Session", "SessionStats", "redirect_target", "track_calls"]
 
-log = logging.getLogger("storepush")
+log = get_logger("storepush")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5

@@ -8,7 +8,6 @@ the server reports are checked against what was sent. The publish workflow lives
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import ssl
@@ -26,6 +25,7 @@ from .._files import ascii_filename, check_file
 from .._http import Response
 from .._limiter import Limits
 from .._retry import RetryConfig
+from .._scrub import get_logger
 from .._secrets import Secret, as_secret
 from .._session import Session
 from .._uploads import FilePart, ProgressCallback, UploadBody
@@ -49,7 +49,7 @@ from ._publish import (
 
 __all__ = ["AccessReport", "BazaarClient", "Paths"]
 
-log = logging.getLogger("storepush.bazaar")
+log = get_logger("storepush.bazaar")
 
 E = TypeVar("E", ReleaseEnvelope, PackageEnvelope, BundleEnvelope)
 

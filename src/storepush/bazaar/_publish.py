@@ -15,7 +15,6 @@ release as already committed instead of publishing twice.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from .._errors import (
     WorkflowError,
 )
 from .._files import check_text
+from .._scrub import get_logger
 from .._session import track_calls
 from .._uploads import ProgressCallback, ProgressTracker
 from ._models import Bundle, Package, Release
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DraftJournal", "PublishResult", "Publisher", "wait_for_bundle", "wait_for_publication"]
 
-log = logging.getLogger("storepush.bazaar")
+log = get_logger("storepush.bazaar")
 
 #: How many ambiguous outcomes one step may resolve before giving up.
 MAX_RECONCILE = 6

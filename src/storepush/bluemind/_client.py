@@ -8,7 +8,6 @@ answer may be empty or not JSON: that is a success, not an error.
 
 from __future__ import annotations
 
-import logging
 import os
 import ssl
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from .._files import ascii_filename
 from .._http import Response
 from .._limiter import Limits
 from .._retry import RetryConfig
+from .._scrub import get_logger
 from .._secrets import Secret, as_secret
 from .._session import Session
 from .._uploads import FilePart, ProgressCallback, UploadBody
@@ -34,7 +34,7 @@ from ._publish import VersionResult, publish_version
 
 __all__ = ["BlueMindClient", "Paths", "VersionUpload"]
 
-log = logging.getLogger("storepush.bluemind")
+log = get_logger("storepush.bluemind")
 
 FORBIDDEN_HINT = (
     "BlueMind refused the request: the API key is wrong, or the plugin belongs to another "

@@ -8,13 +8,13 @@ unknown outcome of either POST, read the state before deciding.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BadRequestError, OutcomeUnknownError, ValidationError, WorkflowError
+from .._scrub import get_logger
 from .._session import track_calls
 from .._uploads import ProgressCallback
 from ._checks import check_package, check_spec, check_version
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["VersionResult", "publish_version"]
 
-log = logging.getLogger("storepush.bluemind")
+log = get_logger("storepush.bluemind")
 MAX_RECONCILE = 6
 
 

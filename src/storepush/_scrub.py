@@ -1,0 +1,95 @@
+"""The one place where text is cleaned of credentials before anyone can see it.
+
+Every :class:`~storepush.Secret` made in this process registers itself here. :func:`scrub`
+replaces each live secret, and the encodings a server may echo it back in (URL-quoted,
+JSON-escaped, HTML-escaped, base64), with ``***``. Text that came from a server passes through
+it before it reaches an exception message, a log line, a report, a recording or a journal; the
+command line passes its whole output through it once more.
+
+The registry holds weak references: a secret that is no longer used anywhere stops being
+scrubbed, and nothing here keeps a credential alive.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import threading
+import weakref
+from typing import Protocol
+from urllib.parse import quote, quote_plus
+
+__all__ = ["MASK", "ScrubFilter", "get_logger", "register", "scrub", "variants"]
+
+MASK = "***"
+
+
+class _HasVariants(Protocol):
+    def _scrub_variants(self) -> tuple[str, ...]: ...
+
+
+_LIVE: weakref.WeakSet[_HasVariants] = weakref.WeakSet()
+_LOCK = threading.Lock()
+
+
+def variants(value: str) -> tuple[str, ...]:
+    """``value`` and the forms a server might echo it in, longest first, without repeats."""
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=True)[1:-1].replace("/", "\\/"),
+        html.escape(value, quote=True),
+        html.escape(value, quote=False),
+        base64.b64encode(value.encode()).decode().rstrip("="),
+        base64.urlsafe_b64encode(value.encode()).decode().rstrip("="),
+    }
+    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+
+
+def register(secret: _HasVariants) -> None:
+    """Start scrubbing ``secret`` (called by :class:`~storepush.Secret` itself)."""
+    with _LOCK:
+        _LIVE.add(secret)
+
+
+def _live_forms() -> list[str]:
+    with _LOCK:
+        holders = list(_LIVE)
+    forms = {form for holder in holders for form in holder._scrub_variants()}
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every live credential (in any of its echoed forms) replaced by ``***``."""
+    if not text:
+        return text
+    for form in _live_forms():
+        if form in text:
+            text = text.replace(form, MASK)
+    return text
+
+
+class ScrubFilter(logging.Filter):
+    """A logging filter that renders a record's message and scrubs it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_FILTER = ScrubFilter()
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A storepush logger whose records are scrubbed before any handler sees them."""
+    logger = logging.getLogger(name)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
