@@ -7,39 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from storepush import ValidationError
 from storepush._retry import (
-    Decision,
     RetryBudget,
     RetryConfig,
     backoff_delay,
-    decide_on_error,
-    decide_on_status,
     parse_retry_after,
     retry_after_from_headers,
+    stop_reason,
 )
-
-
-@pytest.mark.parametrize("safe", [True, False])
-def test_429_is_always_retried(safe: bool) -> None:
-    assert decide_on_status(429, safe=safe) is Decision.RETRY
-
-
-@pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
-def test_transient_statuses_retry_only_when_safe(status: int) -> None:
-    assert decide_on_status(status, safe=True) is Decision.RETRY
-    assert decide_on_status(status, safe=False) is Decision.UNKNOWN
-
-
-@pytest.mark.parametrize("status", [200, 201, 400, 401, 403, 404, 409, 422, 501])
-def test_other_statuses_are_final(status: int) -> None:
-    assert decide_on_status(status, safe=True) is Decision.DONE
-    assert decide_on_status(status, safe=False) is Decision.DONE
-
-
-def test_transport_errors() -> None:
-    assert decide_on_error(sent=False, safe=False) is Decision.RETRY
-    assert decide_on_error(sent=True, safe=True) is Decision.RETRY
-    assert decide_on_error(sent=True, safe=False) is Decision.UNKNOWN
 
 
 def test_retry_after_seconds_and_dates() -> None:
@@ -105,3 +81,68 @@ def test_retry_config_validates() -> None:
         RetryConfig(backoff_base=5, backoff_max=1)
     with pytest.raises(ValueError, match="deadline"):
         RetryConfig(deadline=0)
+
+
+STOP_TABLE = [
+    # attempt, max, retry_after, now, upcoming, deadline_at -> reason starts with (or None)
+    (1, 5, None, 0.0, 1.0, None, None),
+    (4, 5, None, 0.0, 1.0, None, None),
+    (5, 5, None, 0.0, 1.0, None, "gave up after 5 attempts"),
+    (1, 1, None, 0.0, 0.0, None, "gave up after 1 attempt"),
+    (1, 5, 119.0, 0.0, 119.0, None, None),
+    (1, 5, 121.0, 0.0, 121.0, None, "the server asked to wait 121s, over the 120s cap"),
+    (2, 5, 119.0, 200.0, 119.0, 300.0, "the call's deadline would pass"),
+    (2, 5, None, 299.0, 0.5, 300.0, None),
+    (2, 5, None, 299.6, 0.5, 300.0, "the call's deadline would pass"),
+]
+
+
+@pytest.mark.parametrize(
+    ("attempt", "maximum", "retry_after", "now", "upcoming", "deadline_at", "expected"),
+    STOP_TABLE,
+)
+def test_stop_reason_table(
+    attempt: int,
+    maximum: int,
+    retry_after: float | None,
+    now: float,
+    upcoming: float,
+    deadline_at: float | None,
+    expected: str | None,
+) -> None:
+    reason = stop_reason(
+        attempt=attempt,
+        max_attempts=maximum,
+        retry_after=retry_after,
+        max_retry_after=120.0,
+        now=now,
+        upcoming=upcoming,
+        deadline_at=deadline_at,
+    )
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason is not None
+        assert reason.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": True}, "max_attempts"),
+        ({"max_attempts": 101}, "max_attempts"),
+        ({"backoff_base": 0}, "backoff_base"),
+        ({"backoff_base": 2.0, "backoff_max": 1.0}, "backoff_max"),
+        ({"deadline": -5}, "deadline"),
+        ({"deadline": float("nan")}, "deadline"),
+        ({"upload_deadline": 0}, "upload_deadline"),
+        ({"max_retry_after": -1}, "max_retry_after"),
+    ],
+)
+def test_retry_config_refuses_bad_values_with_the_field(
+    kwargs: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        RetryConfig(**kwargs)  # type: ignore[arg-type]
+    assert info.value.field == field

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from storepush import IntegrityError, Request, RequestOptions, RetryConfig, Secret, Session
+from storepush import FileChangedError, Request, RequestOptions, RetryConfig, Secret, Session
 from storepush._uploads import FilePart, UploadBody
 
 from .conftest import FakeClock
@@ -136,24 +136,56 @@ async def test_body_is_rebuilt_from_the_path_for_every_attempt(
     assert final["sha1"] == hashlib.sha1(apk.read_bytes()).hexdigest()
 
 
-async def test_file_changed_during_upload_is_refused(apk: Path) -> None:
+async def test_file_replaced_before_sending_is_refused(apk: Path) -> None:
     body = body_for(apk)
-    writer = body()  # size taken now
-    assert writer.size is not None
+    body()  # the identity is taken now
     apk.write_bytes(b"short")
 
     class Sink:
         async def write(self, chunk: bytes) -> None:
             return None
 
-    with pytest.raises(IntegrityError, match="shrank"):
+    with pytest.raises(FileChangedError, match="is not the file that was checked"):
         await body.payloads[0].write(Sink())  # type: ignore[arg-type]
-    apk.write_bytes(os.urandom(5 * 1024 * 1024))
-    body2 = body_for(apk)
-    body2()
-    apk.write_bytes(os.urandom(6 * 1024 * 1024))
-    with pytest.raises(IntegrityError, match="grew"):
-        await body2.payloads[0].write(Sink())  # type: ignore[arg-type]
+    assert body.payloads[0].sha1 is None
+
+
+class ChangingSink:
+    """A writer that changes the file on disk after the first chunk has gone out."""
+
+    def __init__(self, path: Path, change: str) -> None:
+        self.path, self.change, self.chunks = path, change, 0
+
+    async def write(self, chunk: bytes) -> None:
+        self.chunks += 1
+        if self.chunks != 1:
+            return
+        size = self.path.stat().st_size
+        with self.path.open("r+b") as handle:
+            if self.change == "truncate":
+                handle.truncate(size // 2)
+            elif self.change == "append":
+                handle.seek(0, os.SEEK_END)
+                handle.write(b"more bytes")
+            else:  # rewrite the tail in place: same size, other bytes
+                handle.seek(size - 4096)
+                handle.write(os.urandom(4096))
+        # make sure the rewrite shows in mtime even on coarse clocks
+        stat = self.path.stat()
+        os.utime(self.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+
+
+@pytest.mark.parametrize(
+    ("change", "says"), [("truncate", "shrank"), ("append", "grew"), ("rewrite", "was rewritten")]
+)
+async def test_file_changed_while_sending_is_refused(apk: Path, change: str, says: str) -> None:
+    apk.write_bytes(os.urandom(3 * 1024 * 1024))
+    body = body_for(apk)
+    body()
+    with pytest.raises(FileChangedError, match=says) as info:
+        await body.payloads[0].write(ChangingSink(apk, change))  # type: ignore[arg-type]
+    assert "changed while it was being uploaded" in str(info.value)
+    assert body.payloads[0].sha1 is None
 
 
 def test_describe_lists_names_only(apk: Path) -> None:

@@ -43,20 +43,29 @@ def _positive(name: str, value: float | None, *, allow_none: bool) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Timeouts of every request.
+    """Timeouts of every attempt of every request.
 
-    ``connect``: to open a connection. ``read_idle``: the longest silence while reading an
-    answer or writing a body; it is *not* a total, so a 500 MB upload over a slow link is never
-    cut off while bytes keep moving. A call's overall deadline is :class:`RequestOptions`'
-    (or :class:`~storepush.RetryConfig`'s) ``deadline``.
+    - `connect`: to open a connection (waiting for a free connection of the pool is not
+      counted: a busy batch does that legitimately).
+    - `read_idle`: the longest silence while reading an answer, and the longest a chunk of an
+      upload may take to leave (so an upload slower than about 1 MiB per `read_idle` seconds
+      is cut off). It is *not* a total: a 1 GB upload over a slow link is never cut off while
+      it keeps moving.
+    - `answer`: from the moment the request has been sent, the whole answer (headers and
+      body) must arrive within this time, however slowly it trickles.
+
+    A whole call (its retries and waits included) is bounded by
+    [`RetryConfig`][storepush.RetryConfig]'s `deadline`.
     """
 
     connect: float = 10.0
-    read_idle: float = 120.0
+    read_idle: float = 60.0
+    answer: float = 120.0
 
     def __post_init__(self) -> None:
         _positive("timeouts.connect", self.connect, allow_none=False)
         _positive("timeouts.read_idle", self.read_idle, allow_none=False)
+        _positive("timeouts.answer", self.answer, allow_none=False)
 
 
 @dataclass(frozen=True, slots=True)

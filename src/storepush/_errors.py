@@ -23,6 +23,7 @@ or ``repr`` ever holds a token or an API key.
     └── WorkflowError            a publish workflow cannot go on safely
         ├── DraftExistsError         an uncommitted release already exists
         ├── IntegrityError           the server stored something other than what we sent
+        │   └── FileChangedError         a local file changed while it was being uploaded
         ├── BundleError              Bazaar failed to process an app bundle (state ``E``)
         └── PublicationTimeoutError  a wait for publication (or a bundle) passed its deadline
 
@@ -42,6 +43,7 @@ __all__ = [
     "ConnectError",
     "DecodeError",
     "DraftExistsError",
+    "FileChangedError",
     "IntegrityError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -76,7 +78,29 @@ def excerpt(body: bytes, limit: int = _EXCERPT_CHARS) -> str:
 
 
 class StorePushError(Exception):
-    """The root of every error storepush raises."""
+    """The root of every error storepush raises.
+
+    When the session gave up retrying a call, `attempts` says how many attempts were made and
+    `stopped` why it stopped; both show in the message.
+    """
+
+    attempts: int | None = None
+    stopped: str | None = None
+
+    def gave_up(self, attempts: int, reason: str) -> StorePushError:
+        """Record that retrying stopped after `attempts` for `reason`; returns `self`."""
+        self.attempts = attempts
+        self.stopped = reason
+        return self
+
+    def _detail(self) -> str:
+        return super().__str__()
+
+    def __str__(self) -> str:
+        text = self._detail()
+        if self.stopped:
+            text += f" ({self.stopped})"
+        return text
 
 
 class ValidationError(StorePushError, ValueError):
@@ -110,7 +134,7 @@ class _ResponseError(StorePushError):
     def _excerpt_helps(self) -> bool:
         return bool(self.body_excerpt)
 
-    def __str__(self) -> str:
+    def _detail(self) -> str:
         text = f"{self.args[0]} [{self.status} on {self.method} {self.url}]"
         if self._excerpt_helps():
             text += f" body: {self.body_excerpt!r}"
@@ -236,6 +260,14 @@ class DraftExistsError(WorkflowError):
 
 class IntegrityError(WorkflowError):
     """The server reports a size or SHA-1 other than the file we sent."""
+
+
+class FileChangedError(IntegrityError):
+    """A local file changed (shrank, grew, was rewritten) while it was being uploaded.
+
+    Never retried: the bytes no longer match what was checked. Nothing that changed is
+    committed, and a publish removes a draft it created for it.
+    """
 
 
 class BundleError(WorkflowError):

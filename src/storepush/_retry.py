@@ -1,96 +1,112 @@
-"""Retry decisions, with no I/O: what to retry, how long to wait, and the retry budget.
+"""Retry policy, with no I/O: when to stop, how long to wait, and the retry budget.
 
-The transport (``_transport.py``) asks these functions and carries their answers out through
-tenacity; everything here is tested with plain values and a fake clock.
+What an answer *means* (retry? unknown outcome?) is decided in `_outcome.py`; this module
+decides, for an attempt that may be retried, whether to try again and after how long. The
+session plugs these decisions into tenacity as its `stop` and `wait` policies; everything
+here is tested with plain values and a fake clock.
 
-Rules (the OpenAI/Anthropic SDKs' status classes, made safe for non-idempotent calls):
-
-* 429 is always retried: the server refused the request, so it did not act.
-* Connect errors are always retried: nothing was sent.
-* 408, 500, 502, 503, 504, idle-read timeouts and dropped connections are retried only for
-  requests that are safe to repeat (GET, or a call marked ``safe``). For any other request they
-  mean the outcome is unknown, and the caller gets :class:`~storepush.OutcomeUnknownError`.
-* Anything else (400, 403, 404, other 4xx) is final.
+* A server's Retry-After wins over backoff, but counts against the call's deadline, and a
+  hint longer than `max_retry_after` fails the call at once.
+* Otherwise exponential backoff with full jitter (the AWS simulation's winner).
+* A session-wide budget (botocore's retry quota) stops retry storms across hundreds of apps;
+  retries after a 429 are paced by the rate limiter instead and cost nothing here.
 """
 
 from __future__ import annotations
 
 import email.utils
-import enum
 import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ._errors import ValidationError
+
 __all__ = [
-    "Decision",
     "RetryBudget",
     "RetryConfig",
     "backoff_delay",
-    "decide_on_error",
-    "decide_on_status",
     "parse_retry_after",
+    "retry_after_from_headers",
+    "stop_reason",
 ]
 
-#: Statuses that mean "try again" for a request that is safe to repeat.
-TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
-#: Statuses that leave the outcome of an unsafe request unknown.
-AMBIGUOUS_STATUSES = TRANSIENT_STATUSES
 
-
-class Decision(enum.Enum):
-    """What to do with one attempt's outcome."""
-
-    DONE = "done"  #: hand the answer (success or final error) to the caller
-    RETRY = "retry"  #: wait, then send again
-    UNKNOWN = "unknown"  #: do not resend; raise OutcomeUnknownError
+def _seconds(name: str, value: object, *, allow_none: bool = False, zero: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(name, f"must be a finite number of seconds, not {value!r}")
+    if value < 0 or (value == 0 and not zero):
+        raise ValidationError(name, f"must be {'>= 0' if zero else 'positive'}, not {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
 class RetryConfig:
     """How a session (or one call) retries.
 
-    ``max_attempts`` counts the first attempt. ``deadline`` (seconds) bounds a whole call,
-    retries and waits included; ``None`` means no overall deadline. ``max_retry_after`` caps how
-    long a server's Retry-After may make us wait; a longer hint fails the call instead.
+    `max_attempts` counts the first attempt. `deadline` (seconds) bounds a whole call,
+    retries and waits included (`None`: no deadline); uploads use `upload_deadline` instead,
+    which is off by default because a large upload on a slow link legitimately takes long
+    (they are bounded by the idle and answer timeouts of `Timeouts` instead).
+    `max_retry_after` caps how long a server's Retry-After may make us wait; a longer hint
+    fails the call instead.
     """
 
     max_attempts: int = 5
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     max_retry_after: float = 120.0
-    deadline: float | None = None
+    deadline: float | None = 300.0
+    upload_deadline: float | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or self.max_attempts < 1:
-            raise ValueError("max_attempts must be an int >= 1")
-        if self.backoff_base <= 0 or self.backoff_max < self.backoff_base:
-            raise ValueError("need 0 < backoff_base <= backoff_max")
-        if self.deadline is not None and self.deadline <= 0:
-            raise ValueError("deadline must be positive seconds or None")
+        if (
+            isinstance(self.max_attempts, bool)
+            or not isinstance(self.max_attempts, int)
+            or not 1 <= self.max_attempts <= 100
+        ):
+            raise ValidationError(
+                "max_attempts", f"must be an int from 1 to 100, not {self.max_attempts!r}"
+            )
+        _seconds("backoff_base", self.backoff_base)
+        _seconds("backoff_max", self.backoff_max)
+        if self.backoff_max < self.backoff_base:
+            raise ValidationError("backoff_max", "must be at least backoff_base")
+        _seconds("max_retry_after", self.max_retry_after, zero=True)
+        _seconds("deadline", self.deadline, allow_none=True)
+        _seconds("upload_deadline", self.upload_deadline, allow_none=True)
 
 
-def decide_on_status(status: int, *, safe: bool) -> Decision:
-    """Classify an HTTP status for a request that is (or is not) safe to repeat."""
-    if status == 429:
-        return Decision.RETRY
-    if status in TRANSIENT_STATUSES:
-        return Decision.RETRY if safe else Decision.UNKNOWN
-    return Decision.DONE
+def stop_reason(
+    *,
+    attempt: int,
+    max_attempts: int,
+    retry_after: float | None,
+    max_retry_after: float,
+    now: float,
+    upcoming: float,
+    deadline_at: float | None,
+) -> str | None:
+    """Why to give up after failed attempt number `attempt` (counting from 1), or `None`.
 
-
-def decide_on_error(*, sent: bool, safe: bool) -> Decision:
-    """Classify a transport failure: ``sent`` tells whether any byte left before it failed."""
-    if not sent or safe:
-        return Decision.RETRY
-    return Decision.UNKNOWN
+    `upcoming` is the wait before the next attempt; `deadline_at` the call's deadline on the
+    same clock as `now`.
+    """
+    if attempt >= max_attempts:
+        return f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}"
+    if retry_after is not None and retry_after > max_retry_after:
+        return f"the server asked to wait {retry_after:.0f}s, over the {max_retry_after:.0f}s cap"
+    if deadline_at is not None and now + upcoming >= deadline_at:
+        return f"the call's deadline would pass (stopped after {attempt} attempts)"
+    return None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date).
 
-    Returns ``None`` when the header is absent or unreadable, ``0.0`` for a date in the past.
+    Returns `None` when the header is absent or unreadable, `0.0` for a date in the past.
     Never raises.
     """
     if value is None:
@@ -117,7 +133,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
-    """The Retry-After hint of a response, if any (``retry-after-ms`` wins when present)."""
+    """The Retry-After hint of a response, if any (`retry-after-ms` wins when present)."""
     ms = headers.get("retry-after-ms")
     if ms is not None:
         try:
@@ -137,10 +153,10 @@ def backoff_delay(
     retry_after: float | None = None,
     rand: Callable[[], float] = random.random,
 ) -> float:
-    """How long to wait before attempt ``attempt + 1`` (``attempt`` counts from 1).
+    """How long to wait before attempt `attempt + 1` (`attempt` counts from 1).
 
     A server's Retry-After wins. Otherwise exponential backoff with full jitter:
-    a uniform draw in ``[0, min(cap, base * 2 ** (attempt - 1))]``.
+    a uniform draw in `[0, min(cap, base * 2 ** (attempt - 1))]`.
     """
     if retry_after is not None:
         return max(0.0, retry_after)
@@ -152,11 +168,10 @@ def backoff_delay(
 class RetryBudget:
     """A session-wide budget for retries, after botocore's retry quota.
 
-    Each retry withdraws ``retry_cost`` (``timeout_cost`` after a timeout); each successful call
-    deposits back what its own retries cost, or ``success_refund`` when it needed none. When the
+    Each retry withdraws `retry_cost` (`timeout_cost` after a timeout); each successful call
+    deposits back what its own retries cost, or `success_refund` when it needed none. When the
     budget is empty, failures are no longer retried, so an outage across hundreds of apps does
-    not turn into a retry storm. Retries after a 429 are paced by the rate limiter instead and
-    cost nothing here.
+    not turn into a retry storm.
     """
 
     capacity: int = 500
@@ -178,6 +193,6 @@ class RetryBudget:
         return cost
 
     def deposit(self, spent: int) -> None:
-        """A call succeeded after spending ``spent`` on its retries: pay it back."""
+        """A call succeeded after spending `spent` on its retries: pay it back."""
         refund = spent if spent > 0 else self.success_refund
         self.available = min(self.capacity, self.available + refund)

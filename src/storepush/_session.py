@@ -1,15 +1,19 @@
 """The session: every request of both marketplaces goes limiter -> retry -> transport.
 
-A :class:`Session` owns one transport (one aiohttp session, bounded pool), one registry of
-rate-limit buckets and one retry budget. Hundreds of marketplace clients (one per Pishkhan token)
-can share it; that is how a batch stays within the server's quotas and the connection pool.
-Nothing is created at import or construction time: the aiohttp session is opened on first use.
+A [`Session`][storepush.Session] owns one transport (one aiohttp session, bounded pool), one
+registry of rate-limit buckets and one retry budget. Hundreds of marketplace clients (one per
+Pishkhan token) can share it; that is how a batch stays within the server's quotas and the
+connection pool. Nothing is created at import or construction time.
+
+One call is one tenacity loop ([`_Attempts`][storepush._session._Attempts]); every attempt goes
+through it. What an answer means is decided by `_outcome.judge_answer` / `judge_failure`; when
+to stop and how long to wait by `_retry.stop_reason` / `backoff_delay`. This module only
+carries those decisions out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import ssl
 import time
@@ -18,42 +22,24 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import aiohttp
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
-from yarl import URL
+from tenacity import AsyncRetrying, IterState, RetryCallState, _utils
 
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions, Timeouts
-from ._decode import api_error
-from ._errors import (
-    APIError,
-    BuiltinTimeoutError,
-    OutcomeUnknownError,
-    StorePushError,
-    TimeoutError,
-    TransportError,
-)
+from ._errors import BuiltinTimeoutError, TimeoutError, TransportError
 from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_close
 from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
-from ._retry import (
-    Decision,
-    RetryBudget,
-    RetryConfig,
-    backoff_delay,
-    decide_on_error,
-    decide_on_status,
-    retry_after_from_headers,
-)
+from ._outcome import MAX_REDIRECTS, REDIRECTS, Outcome, Verdict, judge_answer, judge_failure
+from ._outcome import redirect_target as redirect_target
+from ._retry import RetryBudget, RetryConfig, backoff_delay, stop_reason
 from ._scrub import get_logger
 from ._secrets import Secret
 
 __all__ = ["Session", "SessionStats", "redirect_target", "track_calls"]
 
 log = get_logger("storepush")
-
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_MAX_REDIRECTS = 5
 
 
 @dataclass(slots=True)
@@ -69,7 +55,7 @@ class SessionStats:
     limiter_waited_seconds: float = 0.0  #: total time spent waiting for it
 
 
-#: Counters of the workflow running in the current task (see :func:`track_calls`).
+#: Counters of the workflow running in the current task (see `track_calls`).
 _CALL_STATS: ContextVar[SessionStats | None] = ContextVar("storepush_call_stats", default=None)
 
 
@@ -95,125 +81,159 @@ def _count(session_stats: SessionStats, field_name: str) -> None:
         setattr(local, field_name, getattr(local, field_name) + 1)
 
 
-def redirect_target(method: str, url: str, location: str | None) -> str | None:
-    """Where a redirect may be followed to, or ``None`` when it must not be followed.
-
-    Only GET and HEAD follow redirects, and only to the same origin (scheme, host, port): a
-    credential header must never reach another origin, and a POST body must never be dropped.
-    """
-    if method not in ("GET", "HEAD") or not location:
-        return None
-    base = URL(url)
-    try:
-        target = base.join(URL(location))
-    except ValueError:
-        return None
-    if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
-        return None
-    return str(target)
-
-
 class _Retry(Exception):
-    """Internal: this attempt failed in a way that may be retried."""
+    """Internal: this attempt failed with an outcome that may be retried."""
 
-    def __init__(
-        self,
-        error: StorePushError,
-        *,
-        retry_after: float | None = None,
-        throttle: bool = False,
-        timeout: bool = False,
-    ) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
-        self.throttle = throttle
-        self.timeout = timeout
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(str(outcome.error))
+        self.outcome = outcome
+
+
+#: Which tenacity action functions are coroutine functions, by code object (see `_Attempts`).
+_ASYNC_ACTIONS: dict[object, bool] = {}
+
+
+class _Attempts(AsyncRetrying):
+    """tenacity's `AsyncRetrying`, made once per call.
+
+    Because each call has its own object, its state needs none of the thread-local
+    indirection tenacity uses to make one object shareable (it is not shareable between
+    concurrent tasks anyway), and the action functions it adds on every iteration are
+    classified as sync or async once per code object instead of by `inspect` every time.
+    That keeps the success path to a few microseconds.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._call_state = IterState()
+        self._call_statistics: dict[str, Any] = {}
+
+    @property
+    def iter_state(self) -> IterState:
+        return self._call_state
+
+    @property
+    def statistics(self) -> dict[str, Any]:
+        return self._call_statistics
+
+    def _add_action_func(self, fn: Callable[..., Any]) -> None:
+        code = getattr(getattr(fn, "__func__", fn), "__code__", fn)
+        is_async = _ASYNC_ACTIONS.get(code)
+        if is_async is None:
+            is_async = _ASYNC_ACTIONS[code] = _utils.is_coroutine_callable(fn)
+        self._call_state.actions.append(fn if is_async else _utils.wrap_to_async_func(fn))
 
 
 class _Call:
-    """One logical call's retry state: what the stop and wait decisions need."""
+    """One logical call: its policies for tenacity, and what it has spent."""
 
     __slots__ = (
+        "attempts",
         "bucket",
+        "budget",
+        "clock",
+        "config",
         "deadline_at",
         "hints",
         "max_attempts",
+        "rand",
         "request",
         "safe",
-        "session",
         "spent",
+        "stats",
+        "stopped",
     )
 
     def __init__(
         self,
-        session: Session,
         request: Request,
         *,
         bucket: TokenBucket,
-        safe: bool,
-        max_attempts: int,
-        deadline_at: float | None,
+        config: RetryConfig,
+        budget: RetryBudget,
+        stats: SessionStats,
+        clock: Clock,
+        rand: Callable[[], float],
+        options: RequestOptions,
         hints: Mapping[int, str] | None,
     ) -> None:
-        self.session = session
         self.request = request
         self.bucket = bucket
-        self.safe = safe
-        self.max_attempts = max_attempts
-        self.deadline_at = deadline_at
+        self.config = config
+        self.budget = budget
+        self.stats = stats
+        self.clock = clock
+        self.rand = rand
         self.hints = hints
+        self.safe = options.safe if options.safe is not None else request.safe
+        self.max_attempts = options.max_attempts or config.max_attempts
+        if options.deadline is not None:
+            deadline: float | None = options.deadline
+        else:
+            deadline = config.upload_deadline if request.upload else config.deadline
+        self.deadline_at = None if deadline is None else clock() + deadline
         self.spent = 0
+        self.attempts = 0
+        self.stopped: str | None = None
 
-    def stop(self, failure: _Retry, attempt: int, upcoming: float) -> bool:
-        """Whether to give up after ``attempt`` failed (with ``upcoming`` seconds to wait)."""
-        session = self.session
-        if attempt >= self.max_attempts:
-            return True
-        if failure.retry_after is not None and failure.retry_after > session.retry.max_retry_after:
-            return True
-        if self.deadline_at is not None and session.clock() + upcoming > self.deadline_at:
-            return True
-        if failure.throttle:
-            return False  # paced by the limiter, not charged to the budget
-        cost = session.budget.withdraw(timeout=failure.timeout)
-        if cost == 0:
-            _count(session._stats, "budget_exhausted")
-            log.warning(
-                "retry budget exhausted; not retrying %s %s", self.request.method, self.request.url
-            )
-            return True
-        self.spent += cost
-        return False
+    @staticmethod
+    def _failure(state: RetryCallState) -> Outcome:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        assert isinstance(exc, _Retry)
+        return exc.outcome
 
-    def wait(self, failure: _Retry, attempt: int) -> float:
-        retry = self.session.retry
+    def retry(self, state: RetryCallState) -> bool:
+        """Retry only our own retryable outcomes: never a final error, never cancellation."""
+        return state.outcome is not None and isinstance(state.outcome.exception(), _Retry)
+
+    def wait(self, state: RetryCallState) -> float:
+        config = self.config
         return backoff_delay(
-            attempt,
-            base=retry.backoff_base,
-            cap=retry.backoff_max,
-            retry_after=failure.retry_after,
-            rand=self.session._rand,
+            state.attempt_number,
+            base=config.backoff_base,
+            cap=config.backoff_max,
+            retry_after=self._failure(state).retry_after,
+            rand=self.rand,
         )
 
-    def announce(self, failure: _Retry, attempt: int, delay: float) -> None:
-        _count(self.session._stats, "retries")
+    def stop(self, state: RetryCallState) -> bool:
+        failure = self._failure(state)
+        reason = stop_reason(
+            attempt=state.attempt_number,
+            max_attempts=self.max_attempts,
+            retry_after=failure.retry_after,
+            max_retry_after=self.config.max_retry_after,
+            now=self.clock(),
+            upcoming=state.upcoming_sleep,
+            deadline_at=self.deadline_at,
+        )
+        if reason is None and failure.verdict is Verdict.RETRY:
+            cost = self.budget.withdraw(timeout=failure.timed_out)
+            if cost == 0:
+                _count(self.stats, "budget_exhausted")
+                reason = "the session's retry budget is spent"
+            self.spent += cost
+        self.stopped = reason
+        return reason is not None
+
+    def announce(self, state: RetryCallState) -> None:
+        _count(self.stats, "retries")
         log.info(
             "retrying %s %s in %.2fs (attempt %d failed: %s)",
             self.request.method,
             self.request.url,
-            delay,
-            attempt,
-            failure,
+            state.upcoming_sleep,
+            state.attempt_number,
+            self._failure(state).error,
         )
 
 
 class Session:
     """Connection pool, rate limiters and retry budget, shared by marketplace clients.
 
-    Use it as ``async with storepush.Session() as session:`` and pass it to each client. Pass
-    ``http=`` to use an :class:`aiohttp.ClientSession` of your own: storepush uses it and never
-    closes it. ``verify_tls`` can be turned off only by passing it explicitly.
+    Use it as `async with storepush.Session() as session:` and pass it to each client. Pass
+    `http=` to use an `aiohttp.ClientSession` of your own: storepush uses it and never closes
+    it. `verify_tls` can be turned off only by passing it explicitly.
     """
 
     def __init__(
@@ -295,140 +315,117 @@ class Session:
         options: RequestOptions | None = None,
         hints: Mapping[int, str] | None = None,
     ) -> Response:
-        """Send ``request`` through the limiter with retries; return a 2xx response.
+        """Send `request` through the limiter with retries; return a 2xx response.
 
-        Raises :class:`APIError` subclasses for error answers, :class:`TransportError` when no
-        answer came, :class:`OutcomeUnknownError` when an unsafe call may have acted.
-        ``hints`` adds an explanation per status to the error message.
+        Raises `APIError` subclasses for error answers, `TransportError` when no answer came,
+        `OutcomeUnknownError` when an unsafe call may have acted. `hints` adds an explanation
+        per status to the error message.
         """
-        opts = options or RequestOptions()
-        deadline = opts.deadline if opts.deadline is not None else self.retry.deadline
         call = _Call(
-            self,
             request,
             bucket=self.limiters.bucket(marketplace, credential.fingerprint, request.endpoint),
-            safe=opts.safe if opts.safe is not None else request.safe,
-            max_attempts=opts.max_attempts or self.retry.max_attempts,
-            deadline_at=None if deadline is None else self._clock() + deadline,
+            config=self.retry,
+            budget=self.budget,
+            stats=self._stats,
+            clock=self._clock,
+            rand=self._rand,
+            options=options or _NO_OPTIONS,
             hints=hints,
         )
-        # The first attempt runs bare: building a tenacity loop costs more than the request
-        # itself on a fast network, and most calls succeed at once.
+        attempts = _Attempts(
+            stop=call.stop,
+            wait=call.wait,
+            retry=call.retry,
+            sleep=self._sleep,
+            before_sleep=call.announce,
+            reraise=True,
+        )
         try:
-            response = await self._attempt(call)
-        except _Retry as failure:
-            response = await self._retry(call, failure)
+            async for attempt in attempts:
+                with attempt:
+                    response = await self._attempt(call)
+        except _Retry as final:
+            error = final.outcome.error
+            assert error is not None
+            raise error.gave_up(call.attempts, call.stopped or "gave up") from error.__cause__
         call.bucket.on_success()
         self.budget.deposit(call.spent)
         return response
 
-    async def _retry(self, call: _Call, failure: _Retry) -> Response:
-        """Attempts 2..N, through one tenacity loop made for this call."""
-        delay = call.wait(failure, 1)
-        if call.stop(failure, 1, delay):
-            raise failure.error from failure.error.__cause__
-        call.announce(failure, 1, delay)
-        await self._sleep(delay)
-
-        def failed(state: RetryCallState) -> _Retry:
-            exc = state.outcome.exception() if state.outcome else None
-            assert isinstance(exc, _Retry)
-            return exc
-
-        retrying = AsyncRetrying(
-            stop=lambda s: call.stop(failed(s), s.attempt_number + 1, s.upcoming_sleep),
-            wait=lambda s: call.wait(failed(s), s.attempt_number + 1),
-            retry=retry_if_exception_type(_Retry),
-            sleep=self._sleep,
-            before_sleep=lambda s: call.announce(failed(s), s.attempt_number + 1, s.upcoming_sleep),
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._attempt(call)
-        except _Retry as final:
-            raise final.error from final.error.__cause__
-        raise AssertionError("unreachable: tenacity either returns or raises")
-
     async def _attempt(self, call: _Call) -> Response:
-        request, bucket, safe, deadline_at = call.request, call.bucket, call.safe, call.deadline_at
+        """One attempt: admission, the exchange (redirects followed), and its verdict."""
+        request = call.request
         method, url = request.method, request.url
+        call.attempts += 1
+        remaining = None if call.deadline_at is None else call.deadline_at - self._clock()
         started = self._clock()
+        sending = False
         try:
-            if deadline_at is None:
-                await bucket.acquire()
-                response = await self._send_following(request)
-            else:
-                async with asyncio.timeout(max(0.0, deadline_at - self._clock())):
-                    await bucket.acquire()
-                    response = await self._send_following(request)
+            async with asyncio.timeout(remaining):
+                waited = await call.bucket.acquire()
+                started = self._clock()
+                sending = True
+                if waited > 0.05:
+                    log.debug("%s %s waited %.3fs for the rate limiter", method, url, waited)
+                response, followed = await self._send_following(request)
+        except BuiltinTimeoutError:
+            outcome = judge_failure(_deadline_error(call, sent=sending), safe=call.safe)
         except TransportError as exc:
             log.debug("%s %s failed: %s", method, url, type(exc).__name__)
-            if decide_on_error(sent=exc.sent, safe=safe) is Decision.RETRY:
-                raise _Retry(exc, timeout=isinstance(exc, TimeoutError)) from exc
-            _count(self._stats, "outcome_unknown")
-            raise OutcomeUnknownError(
-                f"the outcome is unknown: {exc}", method=method, url=url, status=None
-            ) from exc
-        except BuiltinTimeoutError as exc:
-            expired = TimeoutError("the call's deadline passed", method=method, url=url, sent=True)
-            if not safe:
-                _count(self._stats, "outcome_unknown")
-                raise OutcomeUnknownError(
-                    "the call's deadline passed before an answer came; the outcome is unknown",
-                    method=method,
-                    url=url,
-                    status=None,
-                ) from expired
-            raise expired from exc
-
-        status = response.status
-        if log.isEnabledFor(logging.DEBUG):
+            outcome = judge_failure(exc, safe=call.safe)
+        else:
+            status = response.status
             log.debug("%s %s -> %d in %.3fs", method, url, status, self._clock() - started)
-        if status < 300:
-            return response
-        hint = (call.hints or {}).get(status, "")
-        if status in _REDIRECTS:
-            raise APIError(
-                f"redirect to {response.headers.get('location')!r} not followed "
-                "(a POST/DELETE is never redirected, nor any call to another origin; "
-                "check base_url and the path's trailing slash)",
-                status=status,
+            if status < 300:
+                return response
+            outcome = judge_answer(
+                status,
+                response.headers,
+                response.body,
                 method=method,
                 url=url,
+                safe=call.safe,
+                hint=(call.hints or {}).get(status, ""),
+                redirects_followed=followed,
             )
-        retry_after = retry_after_from_headers(response.headers)
-        error = api_error(
-            status, response.body, method=method, url=url, retry_after=retry_after, hint=hint
-        )
-        if status == 429:
-            _count(self._stats, "throttled")
-            bucket.on_throttle(retry_after)
-            raise _Retry(error, retry_after=retry_after, throttle=True)
-        decision = decide_on_status(status, safe=safe)
-        if decision is Decision.RETRY:
-            raise _Retry(error)
-        if decision is Decision.UNKNOWN:
-            _count(self._stats, "outcome_unknown")
-            raise OutcomeUnknownError(
-                f"the server answered {status}; it may have acted before failing",
-                method=method,
-                url=url,
-                status=status,
-            ) from error
-        raise error
+        return self._carry_out(call, outcome)
 
-    async def _send_following(self, request: Request) -> Response:
+    def _carry_out(self, call: _Call, outcome: Outcome) -> Response:
+        verdict = outcome.verdict
+        if verdict is Verdict.THROTTLED:
+            _count(self._stats, "throttled")
+            call.bucket.on_throttle(outcome.retry_after)
+        if verdict in (Verdict.RETRY, Verdict.THROTTLED):
+            raise _Retry(outcome)
+        if verdict is Verdict.UNKNOWN:
+            _count(self._stats, "outcome_unknown")
+        assert outcome.error is not None
+        raise outcome.error
+
+    async def _send_following(self, request: Request) -> tuple[Response, int]:
         """One attempt, following same-origin GET redirects (each one a fresh exchange)."""
-        for _ in range(_MAX_REDIRECTS + 1):
+        followed = 0
+        while True:
             _count(self._stats, "requests")
             response = await self._transport.send(request)
-            if response.status not in _REDIRECTS:
-                return response
+            if response.status not in REDIRECTS or followed >= MAX_REDIRECTS:
+                return response, followed
             target = redirect_target(request.method, request.url, response.headers.get("location"))
             if target is None:
-                return response
+                return response, followed
             log.debug("following redirect %s -> %s", request.url, target)
             request = replace(request, url=target)
-        return response
+            followed += 1
+
+
+_NO_OPTIONS = RequestOptions()
+
+
+def _deadline_error(call: _Call, *, sent: bool) -> TimeoutError:
+    where = "during the exchange" if sent else "while waiting for the rate limiter"
+    return TimeoutError(
+        f"the call's deadline passed {where}",
+        method=call.request.method,
+        url=call.request.url,
+        sent=sent,
+    )

@@ -25,10 +25,12 @@ import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import BytesPayload, Payload
 
-from ._errors import IntegrityError
+from ._errors import FileChangedError
+from ._http import CURRENT_WATCHDOG
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "FileIdentity",
     "FilePart",
     "FilePayload",
     "ProgressCallback",
@@ -43,13 +45,35 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 ProgressCallback = Callable[[int, int], None]
 
 
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """What tells that a file is still the one that was checked: size, mtime, inode."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileIdentity:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
+
+
+def changed_error(path: Path, how: str) -> FileChangedError:
+    return FileChangedError(
+        f"the file changed while it was being uploaded: {path.name} {how}; nothing that "
+        "changed is committed (restore or rebuild the file, then run again)"
+    )
+
+
 class FilePayload(Payload):
     """A file streamed from disk with a known size; SHA-1 and byte count in the same pass.
 
-    It opens the file inside :meth:`write` and closes it at the end, so it holds no handle
-    between attempts. If the file's size differs from the size taken when the body was built
-    (it was changed while uploading), the write fails with :class:`IntegrityError` rather than
-    send a body that does not match its Content-Length.
+    It opens the file inside `write` and closes it at the end, so it holds no handle
+    between attempts. `identity` is the file as it was checked: if the opened file is not that
+    one, or it changes (shrinks, grows, is rewritten) while it is sent, the write fails with
+    `FileChangedError` and `sha1` stays `None`, so nothing that changed can be trusted or
+    committed. Each chunk that leaves moves the attempt's watchdog on.
     """
 
     _autoclose = True
@@ -62,10 +86,12 @@ class FilePayload(Payload):
         filename: str,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         progress: ProgressCallback | None = None,
+        identity: FileIdentity | None = None,
     ) -> None:
         super().__init__(path, content_type=content_type, filename=filename)
         self._path = path
-        self._file_size = os.stat(path).st_size
+        self._identity = identity or FileIdentity.of(os.stat(path))
+        self._file_size = self._identity.size
         self._size = self._file_size
         self._chunk_size = chunk_size
         self._progress = progress
@@ -90,7 +116,10 @@ class FilePayload(Payload):
         raw = open(self._path, "rb")  # noqa: SIM115, ASYNC230 - closed in finally, see above
         hashing: asyncio.Future[None] | None = None
         reading: asyncio.Future[bytes] | None = None
+        watchdog = CURRENT_WATCHDOG.get()
         try:
+            if FileIdentity.of(os.fstat(raw.fileno())) != self._identity:
+                raise changed_error(self._path, "is not the file that was checked")
             handle = aiofiles.threadpool.wrap(raw)
             chunk = await handle.read(min(self._chunk_size, limit))
             # A pipeline: while the loop writes chunk n, a worker thread hashes it (hashlib
@@ -98,9 +127,8 @@ class FilePayload(Payload):
             # upload next to nothing.
             while True:
                 if not chunk and self.bytes_sent < limit:
-                    raise IntegrityError(
-                        f"{self._path.name} shrank while it was being uploaded "
-                        f"({self.bytes_sent} of {total} bytes)"
+                    raise changed_error(
+                        self._path, f"shrank (ended after {self.bytes_sent} of {total} bytes)"
                     )
                 sent_after = self.bytes_sent + len(chunk)
                 hashing = loop.run_in_executor(None, digest.update, chunk)
@@ -109,6 +137,8 @@ class FilePayload(Payload):
                 await writer.write(chunk)
                 await hashing
                 hashing = None
+                if watchdog is not None:
+                    watchdog.chunk_sent()
                 self.bytes_sent = sent_after
                 if self._progress is not None:
                     self._progress(self.bytes_sent, total)
@@ -116,8 +146,10 @@ class FilePayload(Payload):
                 reading = None
                 if self.bytes_sent >= limit:
                     if limit == total and chunk:
-                        raise IntegrityError(f"{self._path.name} grew while it was being uploaded")
+                        raise changed_error(self._path, "grew")
                     break
+            if limit == total and FileIdentity.of(os.fstat(raw.fileno())) != self._identity:
+                raise changed_error(self._path, "was rewritten")
         finally:
             # Nothing to wait for: a read still running in its thread holds the buffered
             # reader's lock, which close() takes too, and a hash only touches its own bytes.
@@ -125,6 +157,8 @@ class FilePayload(Payload):
                 if pending is not None:
                     pending.cancel()
             raw.close()
+        if watchdog is not None:
+            watchdog.body_sent()
         if limit == total:
             self.sha1 = digest.hexdigest()
 
@@ -161,6 +195,7 @@ class FilePart:
     path: Path
     filename: str
     content_type: str
+    identity: FileIdentity | None = None
 
 
 def _text_part(name: str, value: str) -> BytesPayload:
@@ -208,6 +243,7 @@ class UploadBody:
                 filename=spec.filename,
                 chunk_size=self._chunk_size,
                 progress=self._progress,
+                identity=spec.identity,
             )
             payload.set_content_disposition("form-data", name=spec.name, filename=spec.filename)
             writer.append_payload(payload)
