@@ -1,17 +1,22 @@
 """storepush: publish Android apps to Cafe Bazaar (Pishkhan) and add-ons to BlueMind MarketPlace.
 
-The public surface is what this module exports; everything in ``storepush._*`` is private.
+The public surface is what this module exports (plus `storepush.bazaar`, `storepush.bluemind`,
+`storepush.emulator` and `storepush.testing`); everything in `storepush._*` is private.
 
-Every request goes limiter -> retry -> aiohttp through a :class:`Session`; share one session
-between many clients (one per app token) to share its connection pool, rate limiters and retry
-budget. Errors form one tree rooted at :class:`StorePushError` (see ``storepush._errors``).
+Every request goes limiter -> retry -> aiohttp through a [`Session`][storepush.Session]; share
+one session between many clients (one per app token) to share its connection pool, rate
+limiters and retry budget. Errors form one tree rooted at
+[`StorePushError`][storepush.StorePushError] (drawn at the top of `storepush._errors`).
 """
 
 from ._config import BAZAAR_BASE_URL, BLUEMIND_BASE_URL, RequestOptions, Timeouts
+from ._coordination import Coordinator, Lease, LocalCoordinator, NoCoordinator
 from ._errors import (
     APIError,
     BadRequestError,
     BundleError,
+    BusyError,
+    ConcurrentPublishError,
     ConnectError,
     DecodeError,
     DraftExistsError,
@@ -22,14 +27,18 @@ from ._errors import (
     PermissionDeniedError,
     PublicationTimeoutError,
     RateLimitError,
+    Remedy,
     ResponseTooLargeError,
     ServerError,
     StorePushError,
     TimeoutError,
     TransportError,
     ValidationError,
+    VersionCodeError,
+    VersionExistsError,
     WorkflowError,
 )
+from ._exports import public_module as _public_module
 from ._http import AiohttpTransport, Request, Response, Transport
 from ._limiter import LimiterStats, Limits, RateLimit, TokenBucket
 from ._retry import RetryBudget, RetryConfig
@@ -37,7 +46,7 @@ from ._secrets import Secret, SecretWhitespaceWarning
 from ._session import Session, SessionStats
 from ._uploads import ProgressCallback
 from ._version import __version__
-from .bazaar import Architecture, BazaarClient, PublishResult
+from .bazaar import Architecture, BazaarClient, PublishPlan, PublishResult
 from .bluemind import BlueMindClient, PluginSpec, VersionResult
 
 __all__ = [
@@ -50,22 +59,30 @@ __all__ = [
     "BazaarClient",
     "BlueMindClient",
     "BundleError",
+    "BusyError",
+    "ConcurrentPublishError",
     "ConnectError",
+    "Coordinator",
     "DecodeError",
     "DraftExistsError",
     "FileChangedError",
     "IntegrityError",
+    "Lease",
     "LimiterStats",
     "Limits",
+    "LocalCoordinator",
+    "NoCoordinator",
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "PluginSpec",
     "ProgressCallback",
     "PublicationTimeoutError",
+    "PublishPlan",
     "PublishResult",
     "RateLimit",
     "RateLimitError",
+    "Remedy",
     "Request",
     "RequestOptions",
     "Response",
@@ -84,7 +101,19 @@ __all__ = [
     "Transport",
     "TransportError",
     "ValidationError",
+    "VersionCodeError",
+    "VersionExistsError",
     "VersionResult",
     "WorkflowError",
     "__version__",
 ]
+
+# As httpx does: public names report the module users import them from, so errors print as
+# `storepush.ValidationError`, not as the private module that defines them. Classes with
+# class-level annotations (dataclasses, msgspec Structs) keep theirs: their annotations are
+# resolved in the module named by `__module__`.
+for _name in __all__:
+    _value = globals()[_name]
+    if _public_module(_value, "storepush"):
+        _value.__module__ = "storepush"
+del _name, _value

@@ -21,7 +21,11 @@ or ``repr`` ever holds a token or an API key.
     ├── DecodeError              a response does not have the expected shape
     │   └── ResponseTooLargeError    a response body over the size cap
     └── WorkflowError            a publish workflow cannot go on safely
-        ├── DraftExistsError         an uncommitted release already exists
+        ├── DraftExistsError         an uncommitted release of other packages exists
+        ├── VersionCodeError         a version code is not above the store's (refused early)
+        ├── ConcurrentPublishError   another publisher changed the draft we were filling
+        ├── BusyError                another publish of the app holds its lease
+        ├── VersionExistsError       a BlueMind version is listed with another package
         ├── IntegrityError           the server stored something other than what we sent
         │   └── FileChangedError         a local file changed while it was being uploaded
         ├── BundleError              Bazaar failed to process an app bundle (state ``E``)
@@ -35,11 +39,16 @@ themselves.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Self
 
 __all__ = [
     "APIError",
     "BadRequestError",
     "BundleError",
+    "BusyError",
+    "ConcurrentPublishError",
     "ConnectError",
     "DecodeError",
     "DraftExistsError",
@@ -50,12 +59,15 @@ __all__ = [
     "PermissionDeniedError",
     "PublicationTimeoutError",
     "RateLimitError",
+    "Remedy",
     "ResponseTooLargeError",
     "ServerError",
     "StorePushError",
     "TimeoutError",
     "TransportError",
     "ValidationError",
+    "VersionCodeError",
+    "VersionExistsError",
     "WorkflowError",
 ]
 
@@ -77,15 +89,48 @@ def excerpt(body: bytes, limit: int = _EXCERPT_CHARS) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class Remedy:
+    """One way out of an error: an option of the call (its library name), a value, an effect.
+
+    The library spells it as a keyword argument (`if_draft_exists='reuse'`); the command line
+    spells the same remedy as its own flag (`--if-draft-exists reuse`).
+    """
+
+    option: str
+    value: str | None
+    effect: str
+
+    def python(self) -> str:
+        value = "..." if self.value is None else repr(self.value)
+        return f"pass {self.option}={value} to {self.effect}"
+
+
 class StorePushError(Exception):
     """The root of every error storepush raises.
 
     When the session gave up retrying a call, `attempts` says how many attempts were made and
-    `stopped` why it stopped; both show in the message.
+    `stopped` why it stopped; both show in the message. `remedies` lists the options that
+    would get past the error (see [`Remedy`][storepush.Remedy]).
     """
 
     attempts: int | None = None
     stopped: str | None = None
+    remedies: tuple[Remedy, ...] = ()
+
+    def with_remedies(self, *items: tuple[str, str | None, str]) -> Self:
+        """Attach remedies `(option, value, effect)`; returns `self`."""
+        self.remedies = tuple(Remedy(*item) for item in items)
+        return self
+
+    def describe(self, spell: Callable[[Remedy], str] = Remedy.python) -> str:
+        """The message, with remedies spelled by `spell` (the CLI spells its flags)."""
+        text = self._detail()
+        if self.stopped:
+            text += f" ({self.stopped})"
+        if self.remedies:
+            text += ". Fix: " + "; or ".join(spell(r) for r in self.remedies)
+        return text
 
     def gave_up(self, attempts: int, reason: str) -> StorePushError:
         """Record that retrying stopped after `attempts` for `reason`; returns `self`."""
@@ -97,10 +142,7 @@ class StorePushError(Exception):
         return super().__str__()
 
     def __str__(self) -> str:
-        text = self._detail()
-        if self.stopped:
-            text += f" ({self.stopped})"
-        return text
+        return self.describe()
 
 
 class ValidationError(StorePushError, ValueError):
@@ -255,7 +297,29 @@ class WorkflowError(StorePushError):
 
 
 class DraftExistsError(WorkflowError):
-    """The app already has an uncommitted release and the draft policy is ``"fail"``."""
+    """The app already has an uncommitted release holding other packages, and the draft
+    policy is `"fail"`."""
+
+
+class VersionCodeError(WorkflowError):
+    """A package's version code is not above one already committed or published for its
+    architecture (a re-run of an older job, or a rebuild with the same version code).
+    Refused before anything is changed."""
+
+
+class BusyError(WorkflowError):
+    """Another publish of the same app holds its lease and `if_busy` is `"fail"`, or the
+    wait for it passed its deadline."""
+
+
+class VersionExistsError(WorkflowError):
+    """A BlueMind plugin already lists this version with a different package; a listed
+    version cannot be replaced."""
+
+
+class ConcurrentPublishError(WorkflowError):
+    """Another publisher changed this app's draft while this run was using it (a different
+    build uploaded into it, or the draft deleted or replaced). Nothing of ours was committed."""
 
 
 class IntegrityError(WorkflowError):

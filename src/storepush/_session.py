@@ -28,6 +28,7 @@ import aiohttp
 from tenacity import AsyncRetrying, IterState, RetryCallState, _utils
 
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions, Timeouts
+from ._coordination import Coordinator, LocalCoordinator
 from ._errors import BuiltinTimeoutError, TimeoutError, TransportError
 from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_close
 from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
@@ -233,7 +234,8 @@ class Session:
 
     Use it as `async with storepush.Session() as session:` and pass it to each client. Pass
     `http=` to use an `aiohttp.ClientSession` of your own: storepush uses it and never closes
-    it. `verify_tls` can be turned off only by passing it explicitly.
+    it. `verify_tls` can be turned off only by passing it explicitly. `coordination` hands
+    out the per-app leases publishes hold (default: a `flock` per app on this host).
     """
 
     def __init__(
@@ -251,6 +253,7 @@ class Session:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        coordination: Coordinator | None = None,
     ) -> None:
         if http is not None and transport is not None:
             raise ValueError("pass http= or transport=, not both")
@@ -268,6 +271,8 @@ class Session:
         self._sleep = sleep
         self._rand = rand
         self.limiters = LimiterRegistry(limits or Limits(), clock=clock, sleep=sleep)
+        #: who else is publishing the same app: one lease per app while a publish runs
+        self.coordination: Coordinator = coordination or LocalCoordinator()
         self._stats = SessionStats()
 
     @property

@@ -193,3 +193,21 @@ async def test_token_never_logged(
     await client.publish([apk_factory(2)], auto_publish=True)
     assert caplog.text
     assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "not-exists", "message": "There is not an uncommitted release."}',
+        # the live store's way (field evidence): the envelope succeeds, the release is null
+        b'{"type": "success", "message": "ok", "release": null}',
+    ],
+)
+async def test_both_shapes_of_no_draft_mean_none(
+    serve: Callable[..., object], body: bytes
+) -> None:
+    server: TestServer = await serve(
+        [web.get(f"/v1{Paths.LAST_UNCOMMITTED}", OddServer(body).handle)]
+    )  # type: ignore[operator]
+    async with BazaarClient(TOKEN, base_url=str(server.make_url("/v1"))) as client:
+        assert await client.last_uncommitted() is None

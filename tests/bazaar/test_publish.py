@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from storepush import (
+    VersionCodeError,
     BazaarClient,
     BundleError,
     DraftExistsError,
@@ -153,10 +154,11 @@ async def test_version_code_refused_before_uploading(
     shared_clock.now += 200
     assert await client.last_published() is not None
     before = emu.counts(endpoint="upload")
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(VersionCodeError, match="rebuild with the same version code") as info:
         await client.publish([apk_factory(5, seed=42)])
-    assert info.value.field == "apks[0]"
-    assert "not above" in str(info.value)
+    assert "apks[0]" in str(info.value)
+    with pytest.raises(VersionCodeError, match="not above 5"):
+        await client.publish([apk_factory(4)])
     assert emu.counts(endpoint="upload") == before
     assert emu.counts(endpoint="create") == 1
 
@@ -164,9 +166,9 @@ async def test_version_code_refused_before_uploading(
 async def test_dry_run_sends_no_change(
     client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
 ) -> None:
-    result = await client.publish([apk_factory(2)], dry_run=True)
-    assert result.dry_run
-    assert result.release is None
+    plan = await client.publish([apk_factory(2)], dry_run=True)
+    assert plan.action == "create"
+    assert plan.to_json()["dry_run"] is True
     assert {e["method"] for e in emu.log} == {"GET"}
     assert emu.world.apps[TOKEN].releases == []
 
@@ -206,8 +208,11 @@ async def test_duplicate_and_non_apk_files(
     a = apk_factory(2)
     copy = tmp_path / "copy.apk"
     copy.write_bytes(a.read_bytes())
-    with pytest.raises(ValidationError, match="same contents") as info:
+    with pytest.raises(ValidationError, match="version code 2, as apks.0. does") as info:
         await client.publish([a, copy])
+    assert info.value.field == "apks[1]"
+    with pytest.raises(ValidationError, match="the same file as apks.0.") as info:
+        await client.publish([a, a])
     assert info.value.field == "apks[1]"
     text = tmp_path / "text.apk"
     text.write_text("hello")
@@ -344,8 +349,17 @@ async def test_journal_recognises_an_empty_draft_of_ours(
         await client.publish([a], journal=journal)
     assert len(journal.dates) == 1
     emu.set_faults(Faults())
-    with pytest.raises(DraftExistsError):
-        await client.publish([a])  # without the journal an empty draft is not provably ours
+    # with the journal, the run knows it created the draft: it resumes it as its creator
     result = await client.publish([a], journal=journal)
     assert result.draft == "resumed"
+    assert_exactly_once(emu, a)
+
+
+async def test_an_empty_draft_left_by_a_dead_run_is_adopted(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    a = apk_factory(2)
+    await client.create_release()  # a run killed right after its create
+    result = await client.publish([a])  # a fresh runner: no journal, no memory
+    assert result.draft == "adopted"
     assert_exactly_once(emu, a)

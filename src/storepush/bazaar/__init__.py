@@ -1,18 +1,48 @@
-"""Cafe Bazaar's developer-console ("Pishkhan") API: :class:`BazaarClient` and its models."""
+"""Cafe Bazaar's developer-console ("Pishkhan") API: `BazaarClient` and its models."""
 
-from ._client import AccessReport, BazaarClient, Paths
+from .._exports import public_module as _public_module
+from ._api import ENDPOINTS, Paths
+from ._calls import BazaarAPI
+from ._client import AccessReport, BazaarClient
 from ._models import Architecture, Bundle, Package, Release
-from ._publish import DraftJournal, Publisher, PublishResult
+from ._preflight import CommitFields, LocalApk, LocalBundle, parse_apk, parse_apks, parse_bundle
+from ._publish import (
+    DraftAction,
+    DraftJournal,
+    DraftPolicy,
+    PishkhanAPI,
+    Publisher,
+    PublishPlan,
+    PublishResult,
+)
 
 __all__ = [
+    "ENDPOINTS",
     "AccessReport",
     "Architecture",
+    "BazaarAPI",
     "BazaarClient",
     "Bundle",
+    "CommitFields",
+    "DraftAction",
     "DraftJournal",
+    "DraftPolicy",
+    "LocalApk",
+    "LocalBundle",
     "Package",
     "Paths",
+    "PishkhanAPI",
+    "PublishPlan",
     "PublishResult",
     "Publisher",
     "Release",
+    "parse_apk",
+    "parse_apks",
+    "parse_bundle",
 ]
+
+for _name in __all__:
+    _value = globals()[_name]
+    if _public_module(_value, "storepush.bazaar"):
+        _value.__module__ = "storepush.bazaar"
+del _name, _value

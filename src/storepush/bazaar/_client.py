@@ -1,385 +1,140 @@
-"""The Cafe Bazaar (Pishkhan) client: one method per endpoint, one client per app token.
+"""`BazaarClient`: Pishkhan's endpoints plus the workflows a pipeline needs.
 
-Success is a 2xx **and** ``type == "success"``; the ``last-*`` reads answer ``None`` for
-``not-exists``. Uploads stream from disk with a fresh body per attempt, and the SHA-1 and size
-the server reports are checked against what was sent. The publish workflow lives in
-``_publish.py`` and is reached through :meth:`BazaarClient.publish`.
+The endpoint methods come from `BazaarAPI` (`_calls.py`); this class adds `publish` (exactly
+once, `_publish.py`), the waits (`_wait.py`) and `check_access`. Nothing below it imports it.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, overload
 
-import msgspec
-
-from .._client import BaseClient
-from .._config import BAZAAR_BASE_URL, RequestOptions, Timeouts
-from .._errors import APIError, DecodeError, IntegrityError, PermissionDeniedError, excerpt
-from .._files import ascii_filename, check_file
-from .._http import Response
-from .._limiter import Limits
-from .._retry import RetryConfig
-from .._scrub import get_logger
-from .._secrets import Secret, as_secret
-from .._session import Session
-from .._uploads import FilePart, ProgressCallback, UploadBody
-from ._models import (
-    Architecture,
-    Bundle,
-    BundleEnvelope,
-    Package,
-    PackageEnvelope,
-    Release,
-    ReleaseEnvelope,
+from .._coordination import IfBusy
+from .._errors import PermissionDeniedError, ValidationError
+from .._uploads import ProgressCallback
+from ._calls import FORBIDDEN_HINT, BazaarAPI
+from ._models import Bundle, Release
+from ._preflight import (
+    ApkInput,
+    LocalApk,
+    check_commit_fields,
+    parse_apks,
+    parse_bundle,
 )
-from ._preflight import check_apk_path, check_architecture, check_changelogs, check_rollout
-from ._publish import (
-    DraftJournal,
-    Publisher,
-    PublishResult,
-    wait_for_bundle,
-    wait_for_publication,
-)
+from ._publish import DraftJournal, DraftPolicy, Publisher, PublishPlan, PublishResult
+from ._wait import OnWait, wait_for_bundle, wait_for_publication
 
-__all__ = ["AccessReport", "BazaarClient", "Paths"]
+__all__ = ["AccessReport", "BazaarClient", "check_policy"]
 
-log = get_logger("storepush.bazaar")
-
-E = TypeVar("E", ReleaseEnvelope, PackageEnvelope, BundleEnvelope)
-
-APK_TYPE = "application/vnd.android.package-archive"
-_HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
-
-FORBIDDEN_HINT = (
-    "Pishkhan refused the token. Known causes: (1) the token belongs to another app, or is "
-    "wrong or revoked: create a new one on the app's 'Pishkhan API' page; (2) whitespace inside "
-    "the token (storepush strips it around the token, never inside); (3) the store refuses some "
-    "networks with the same answer, as reported for GitHub-hosted runners: try from another "
-    "network. BazaarClient.check_access() checks the token without changing anything."
-)
-
-
-class Paths:
-    """The path of each endpoint, relative to the base URL: correct one here, if ever needed."""
-
-    CREATE = "/apps/releases/"
-    DELETE = "/apps/releases/"
-    UPLOAD = "/apps/releases/upload/"
-    COMMIT = "/apps/releases/commit/"
-    LAST_COMMITTED = "/apps/releases/last-committed"
-    LAST_UNCOMMITTED = "/apps/releases/last-uncommitted"
-    LAST_PUBLISHED = "/apps/releases/last-published"
-    UPLOAD_AAB = "/apps/releases/upload-aab/"
-    UPLOAD_BIN = "/apps/releases/upload-bin/"
-    BUNDLE_STATUS = "/apps/releases/bundle-status/"
+_POLICIES: dict[object, DraftPolicy] = {"fail": "fail", "reuse": "reuse", "replace": "replace"}
+_BUSY: dict[object, IfBusy] = {"wait": "wait", "fail": "fail"}
 
 
 @dataclass(frozen=True, slots=True)
 class AccessReport:
-    """The answer of :meth:`BazaarClient.check_access`."""
+    """The answer of `BazaarClient.check_access`."""
 
     ok: bool
     status: int | None
     explanation: str
 
 
-class BazaarClient(BaseClient):
+def check_policy(value: object) -> DraftPolicy:
+    """`if_draft_exists`: fail, reuse or replace."""
+    if isinstance(value, str) and value in _POLICIES:
+        return _POLICIES[value]
+    raise ValidationError("if_draft_exists", f"{value!r} is not a policy", "fail, reuse or replace")
+
+
+def _if_busy(value: object, wait_up_to: object) -> tuple[IfBusy, float]:
+    if not isinstance(value, str) or value not in _BUSY:
+        raise ValidationError("if_busy", f"{value!r} is not wait or fail")
+    if (
+        isinstance(wait_up_to, bool)
+        or not isinstance(wait_up_to, int | float)
+        or not 0 <= wait_up_to < float("inf")
+    ):
+        raise ValidationError("busy_timeout", f"must be seconds >= 0, not {wait_up_to!r}")
+    return _BUSY[value], float(wait_up_to)
+
+
+class BazaarClient(BazaarAPI):
     """A Pishkhan client for one app (one token).
 
-    ``token`` may be a string or a :class:`~storepush.Secret`. Pass ``session=`` to share a
-    connection pool, rate limiters and retry budget between many apps; otherwise the client
-    creates its own session and closes it in :meth:`aclose` / ``async with``.
+    `token` may be a string or a [`Secret`][storepush.Secret]; with none it is read from
+    `STOREPUSH_BAZAAR_TOKEN`. Pass `session=` to share a connection pool, rate limiters and
+    retry budget between many apps; otherwise the client creates its own session and closes
+    it in `aclose` / `async with`.
     """
 
-    marketplace = "bazaar"
-    _secret_header = "CAFEBAZAAR-PISHKHAN-API-SECRET"  # noqa: S105 - a header name
-
-    def __init__(
+    @overload
+    async def publish(
         self,
-        token: str | Secret,
+        apks: Sequence[ApkInput] | Sequence[LocalApk] = ...,
         *,
-        base_url: str = BAZAAR_BASE_URL,
-        session: Session | None = None,
-        allow_insecure_http: bool = False,
-        retry: RetryConfig | None = None,
-        limits: Limits | None = None,
-        timeouts: Timeouts | None = None,
-        verify_tls: bool | ssl.SSLContext = True,
-    ) -> None:
-        super().__init__(
-            as_secret(token, field="token"),
-            base_url=base_url,
-            session=session,
-            allow_insecure_http=allow_insecure_http,
-            retry=retry,
-            limits=limits,
-            timeouts=timeouts,
-            verify_tls=verify_tls,
-        )
+        aab: str | os.PathLike[str] | None = ...,
+        signer_bin: str | os.PathLike[str] | None = ...,
+        changelog_en: str = ...,
+        changelog_fa: str = ...,
+        developer_note: str = ...,
+        staged_rollout_percentage: int = ...,
+        auto_publish: bool = ...,
+        if_draft_exists: DraftPolicy = ...,
+        if_busy: IfBusy = ...,
+        busy_timeout: float = ...,
+        progress: ProgressCallback | None = ...,
+        on_event: Callable[[str], None] | None = ...,
+        dry_run: Literal[False] = ...,
+        journal: DraftJournal | None = ...,
+    ) -> PublishResult: ...
 
-    # -- plumbing ---------------------------------------------------------------------------
-
-    async def _call(
+    @overload
+    async def publish(
         self,
-        method: str,
-        path: str,
-        endpoint: str,
+        apks: Sequence[ApkInput] | Sequence[LocalApk] = ...,
         *,
-        options: RequestOptions | None,
-        body: bytes | UploadBody | None = None,
-        content_type: str | None = None,
-    ) -> Response:
-        return await self._send(
-            method,
-            path,
-            endpoint,
-            body=body,
-            content_type=content_type,
-            safe=method == "GET",
-            options=options,
-            hints={403: FORBIDDEN_HINT},
-        )
+        aab: str | os.PathLike[str] | None = ...,
+        signer_bin: str | os.PathLike[str] | None = ...,
+        changelog_en: str = ...,
+        changelog_fa: str = ...,
+        developer_note: str = ...,
+        staged_rollout_percentage: int = ...,
+        auto_publish: bool = ...,
+        if_draft_exists: DraftPolicy = ...,
+        if_busy: IfBusy = ...,
+        busy_timeout: float = ...,
+        progress: ProgressCallback | None = ...,
+        on_event: Callable[[str], None] | None = ...,
+        dry_run: Literal[True],
+        journal: DraftJournal | None = ...,
+    ) -> PublishPlan: ...
 
-    def _envelope(self, response: Response, shape: type[E], *, allow_missing: bool = False) -> E:
-        """Decode the answer once; a ``type`` other than ``success`` (or, with
-        ``allow_missing``, ``not-exists``) is an :class:`APIError`."""
-        envelope = self._decode(response, shape)
-        if envelope.type == "success" or (allow_missing and envelope.type == "not-exists"):
-            return envelope
-        raise APIError(
-            f"the answer's type is {envelope.type!r}, not 'success'"
-            + (f": {envelope.message}" if envelope.message else ""),
-            status=response.status,
-            method=response.method,
-            url=response.url,
-            error_type=envelope.type,
-            server_message=envelope.message,
-        )
-
-    @staticmethod
-    def _missing(response: Response, field: str) -> DecodeError:
-        return DecodeError(
-            f"a 'success' answer without its {field!r}",
-            status=response.status,
-            method=response.method,
-            url=response.url,
-            path=f"$.{field}",
-            body_excerpt=excerpt(response.body),
-        )
-
-    def _release(self, response: Response) -> Release:
-        release = self._envelope(response, ReleaseEnvelope).release
-        if release is None:
-            raise self._missing(response, "release")
-        return release
-
-    async def _last(
-        self, path: str, endpoint: str, options: RequestOptions | None
-    ) -> Release | None:
-        response = await self._call("GET", path, endpoint, options=options)
-        envelope = self._envelope(response, ReleaseEnvelope, allow_missing=True)
-        if envelope.type == "not-exists":
-            return None
-        if envelope.release is None:
-            raise self._missing(response, "release")
-        return envelope.release
-
-    # -- the seven documented endpoints -----------------------------------------------------
-
-    async def create_release(self, *, options: RequestOptions | None = None) -> Release:
-        """Create the app's uncommitted release (400 while one exists)."""
-        response = await self._call("POST", Paths.CREATE, "create", options=options)
-        return self._release(response)
-
-    async def delete_release(self, *, options: RequestOptions | None = None) -> None:
-        """Delete the uncommitted release (400 when there is none)."""
-        response = await self._call("DELETE", Paths.DELETE, "delete", options=options)
-        self._envelope(response, ReleaseEnvelope)
-
-    async def upload_apk(
+    @overload
+    async def publish(
         self,
-        apk: str | os.PathLike[str],
+        apks: Sequence[ApkInput] | Sequence[LocalApk] = ...,
         *,
-        architecture: Architecture | str = Architecture.ALL,
-        progress: ProgressCallback | None = None,
-        options: RequestOptions | None = None,
-    ) -> Package:
-        """Add an APK to the uncommitted release, streamed from disk.
-
-        The server's ``sha1_hash`` and ``apk_size`` are checked against the bytes sent; a
-        mismatch raises :class:`~storepush.IntegrityError`.
-        """
-        path, _ = check_apk_path(apk, field="apk")
-        arch = check_architecture(architecture)
-        body = UploadBody(
-            [("architecture", arch.value)],
-            [FilePart("apk", path, ascii_filename(path, "app.apk"), APK_TYPE)],
-            progress=progress,
-        )
-        response = await self._call("POST", Paths.UPLOAD, "upload", options=options, body=body)
-        package = self._envelope(response, PackageEnvelope).package
-        if package is None:
-            raise self._missing(response, "package")
-        self._verify(package.sha1_hash, package.apk_size, body, path)
-        return package
-
-    @staticmethod
-    def _verify(sha1: str | None, size: int | None, body: UploadBody, path: Path) -> None:
-        sent = body.sent_sha1()
-        if sha1 and sent and _HEX40.match(sha1) and sha1.lower() != sent:
-            raise IntegrityError(
-                f"{path.name}: the server stored SHA-1 {sha1}, but {sent} was sent"
-            )
-        sent_size = body.payloads[0].size if body.payloads else None
-        if size is not None and sent_size is not None and size != sent_size:
-            raise IntegrityError(
-                f"{path.name}: the server stored {size} bytes, but {sent_size} were sent"
-            )
-
-    async def commit(
-        self,
-        *,
-        changelog_en: str = "",
-        changelog_fa: str = "",
-        developer_note: str = "",
-        staged_rollout_percentage: int = 100,
-        auto_publish: bool = False,
-        options: RequestOptions | None = None,
-    ) -> Release:
-        """Commit the uncommitted release: send it for review."""
-        check_changelogs(changelog_en, changelog_fa, developer_note)
-        rollout = check_rollout(staged_rollout_percentage)
-        if not isinstance(auto_publish, bool):
-            raise TypeError("auto_publish must be a bool")
-        body = msgspec.json.encode(
-            {
-                "changelog_en": changelog_en,
-                "changelog_fa": changelog_fa,
-                "developer_note": developer_note,
-                "staged_rollout_percentage": rollout,
-                "auto_publish": auto_publish,
-            }
-        )
-        response = await self._call(
-            "POST",
-            Paths.COMMIT,
-            "commit",
-            options=options,
-            body=body,
-            content_type="application/json",
-        )
-        return self._release(response)
-
-    async def last_committed(self, *, options: RequestOptions | None = None) -> Release | None:
-        """The last committed release, or ``None``."""
-        return await self._last(Paths.LAST_COMMITTED, "last-committed", options)
-
-    async def last_uncommitted(self, *, options: RequestOptions | None = None) -> Release | None:
-        """The uncommitted release (the draft), or ``None``."""
-        return await self._last(Paths.LAST_UNCOMMITTED, "last-uncommitted", options)
-
-    async def last_published(self, *, options: RequestOptions | None = None) -> Release | None:
-        """The last published release, or ``None``."""
-        return await self._last(Paths.LAST_PUBLISHED, "last-published", options)
-
-    # -- app bundles (beyond the documents; used by working pipelines) ------------------------
-
-    async def _upload_file(
-        self,
-        path: Path,
-        *,
-        part: str,
-        endpoint: str,
-        url_path: str,
-        content_type: str,
-        progress: ProgressCallback | None,
-        options: RequestOptions | None,
-    ) -> tuple[Bundle, list[str]]:
-        body = UploadBody(
-            [],
-            [FilePart(part, path, ascii_filename(path, f"file.{part}"), content_type)],
-            progress=progress,
-        )
-        response = await self._call("POST", url_path, endpoint, options=options, body=body)
-        envelope = self._envelope(response, BundleEnvelope)
-        if envelope.bundle is None:
-            raise self._missing(response, "bundle")
-        if endpoint == "upload-aab":
-            self._verify(envelope.bundle.sha1, envelope.bundle.size, body, path)
-        return envelope.bundle, envelope.warnings
-
-    async def upload_aab(
-        self,
-        aab: str | os.PathLike[str],
-        *,
-        progress: ProgressCallback | None = None,
-        options: RequestOptions | None = None,
-    ) -> tuple[Bundle, list[str]]:
-        """Upload an app bundle (part ``aab``); returns the bundle and the store's warnings."""
-        path = check_file(aab, field="aab")
-        return await self._upload_file(
-            path,
-            part="aab",
-            endpoint="upload-aab",
-            url_path=Paths.UPLOAD_AAB,
-            content_type="application/octet-stream",
-            progress=progress,
-            options=options,
-        )
-
-    async def upload_bin(
-        self,
-        signer_bin: str | os.PathLike[str],
-        *,
-        options: RequestOptions | None = None,
-    ) -> Bundle:
-        """Upload the ``.bin`` Bazaar's bundle signer produced for the uploaded bundle."""
-        path = check_file(signer_bin, field="bin")
-        bundle, _ = await self._upload_file(
-            path,
-            part="file",
-            endpoint="upload-bin",
-            url_path=Paths.UPLOAD_BIN,
-            content_type="application/octet-stream",
-            progress=None,
-            options=options,
-        )
-        return bundle
-
-    async def bundle_status(self, *, options: RequestOptions | None = None) -> Bundle | None:
-        """The bundle's processing state, or ``None`` when there is no bundle.
-
-        The store asks for at most one call a minute; :meth:`wait_for_bundle` keeps to that.
-        """
-        response = await self._call("GET", Paths.BUNDLE_STATUS, "bundle-status", options=options)
-        envelope = self._envelope(response, BundleEnvelope, allow_missing=True)
-        if envelope.type == "not-exists":
-            return None
-        if envelope.bundle is None:
-            raise self._missing(response, "bundle")
-        return envelope.bundle
-
-    # -- read-only diagnosis --------------------------------------------------------------------
-
-    async def check_access(self) -> AccessReport:
-        """Check the token with a read-only call; explain a 403 instead of raising it."""
-        try:
-            await self.last_published()
-        except PermissionDeniedError as exc:
-            return AccessReport(False, exc.status, FORBIDDEN_HINT)
-        return AccessReport(True, 200, "the token is accepted")
-
-    # -- workflows ------------------------------------------------------------------------------
+        aab: str | os.PathLike[str] | None = ...,
+        signer_bin: str | os.PathLike[str] | None = ...,
+        changelog_en: str = ...,
+        changelog_fa: str = ...,
+        developer_note: str = ...,
+        staged_rollout_percentage: int = ...,
+        auto_publish: bool = ...,
+        if_draft_exists: DraftPolicy = ...,
+        if_busy: IfBusy = ...,
+        busy_timeout: float = ...,
+        progress: ProgressCallback | None = ...,
+        on_event: Callable[[str], None] | None = ...,
+        dry_run: bool,
+        journal: DraftJournal | None = ...,
+    ) -> PublishResult | PublishPlan: ...
 
     async def publish(
         self,
-        apks: Sequence[object] = (),
+        apks: Sequence[ApkInput] | Sequence[LocalApk] = (),
         *,
         aab: str | os.PathLike[str] | None = None,
         signer_bin: str | os.PathLike[str] | None = None,
@@ -388,31 +143,71 @@ class BazaarClient(BaseClient):
         developer_note: str = "",
         staged_rollout_percentage: int = 100,
         auto_publish: bool = False,
-        if_draft_exists: Literal["fail", "reuse", "replace"] = "fail",
+        if_draft_exists: DraftPolicy = "fail",
+        if_busy: IfBusy = "wait",
+        busy_timeout: float = 1800.0,
         progress: ProgressCallback | None = None,
+        on_event: Callable[[str], None] | None = None,
         dry_run: bool = False,
         journal: DraftJournal | None = None,
-    ) -> PublishResult:
-        """Publish a release exactly once: check, create, upload, commit.
+    ) -> PublishResult | PublishPlan:
+        """Publish a release exactly once: check, create (or resume), upload, commit.
 
-        ``apks`` are paths or ``(path, architecture)`` pairs; or give ``aab`` and
-        ``signer_bin`` for an app bundle. ``journal`` lets a re-run recognise a draft this
-        publish created even while it is still empty. See :class:`~storepush.bazaar.Publisher`
-        for the rules (draft policy, ambiguous outcomes, re-runs).
+        `apks` are paths or `(path, architecture)` pairs; or give `aab` and `signer_bin` for
+        an app bundle. Everything is checked before the first request. The rules that keep
+        it exactly once across runs, jobs and rebuilds are in `storepush.bazaar._rules`.
+        While it runs it holds this app's lease (`if_busy`: wait up to `busy_timeout`
+        seconds for another publish of the app, or fail at once). `dry_run=True` returns
+        the [`PublishPlan`][storepush.bazaar.PublishPlan] the real run would follow.
         """
-        return await Publisher(self, journal).run(
-            apks,
-            aab=aab,
-            signer_bin=signer_bin,
+        if (aab is not None or signer_bin is not None) and apks:
+            raise ValidationError("apks", "give APKs or an app bundle, not both")
+        if aab is not None or signer_bin is not None:
+            bundle, local = parse_bundle(aab, signer_bin), []
+        elif apks and all(isinstance(item, LocalApk) for item in apks):
+            bundle, local = None, [item for item in apks if isinstance(item, LocalApk)]
+        else:
+            bundle, local = None, parse_apks(apks)
+        fields = check_commit_fields(
             changelog_en=changelog_en,
             changelog_fa=changelog_fa,
             developer_note=developer_note,
             staged_rollout_percentage=staged_rollout_percentage,
             auto_publish=auto_publish,
-            if_draft_exists=if_draft_exists,
-            progress=progress,
-            dry_run=dry_run,
         )
+        policy = check_policy(if_draft_exists)
+        busy, wait_up_to = _if_busy(if_busy, busy_timeout)
+        publisher = Publisher(
+            self,
+            apks=local,
+            bundle=bundle,
+            fields=fields,
+            policy=policy,
+            journal=journal,
+            progress=progress,
+            on_event=on_event,
+            clock=self.session.clock,
+        )
+        if dry_run:
+            return await publisher.plan()
+
+        def waiting(seconds: float, holder: str) -> None:
+            if on_event is not None:
+                on_event(
+                    f"another publish of this app is running ({holder}); waiting for it "
+                    f"(up to {wait_up_to:.0f}s)"
+                )
+
+        lease = await self.session.coordination.acquire(
+            f"bazaar-{self.credential_fingerprint}",
+            if_busy=busy,
+            wait_up_to=wait_up_to,
+            on_busy=waiting,
+        )
+        try:
+            return await publisher.run()
+        finally:
+            await lease.release()
 
     async def wait_for_publication(
         self,
@@ -421,20 +216,43 @@ class BazaarClient(BaseClient):
         deadline: float = 3600.0,
         interval: float = 30.0,
         max_interval: float = 300.0,
+        on_wait: OnWait | None = None,
     ) -> Release:
-        """Poll ``last-published`` until the release with ``sha1s`` appears (default: the last
-        committed release's packages). Backs off up to ``max_interval``; cancellable; raises
-        :class:`~storepush.PublicationTimeoutError` after ``deadline`` seconds."""
+        """Poll `last-published` until the release with `sha1s` appears (default: the last
+        committed release's packages). Backs off up to `max_interval`; cancellable; raises
+        `PublicationTimeoutError` after `deadline` seconds."""
         return await wait_for_publication(
-            self, sha1s, deadline=deadline, interval=interval, max_interval=max_interval
+            self,
+            sha1s,
+            deadline=deadline,
+            interval=interval,
+            max_interval=max_interval,
+            clock=self.session.clock,
+            sleep=self.session.sleep,
+            on_wait=on_wait,
         )
 
     async def wait_for_bundle(
-        self, *, deadline: float = 2700.0, interval: float | None = None
+        self,
+        *,
+        deadline: float = 2700.0,
+        interval: float | None = None,
+        on_wait: OnWait | None = None,
     ) -> Bundle:
-        """Poll ``bundle-status`` until ``D``; raise :class:`~storepush.BundleError` on ``E``.
+        """Poll `bundle-status` until `D`; raise `BundleError` on `E` (see `_wait.py`)."""
+        return await wait_for_bundle(
+            self,
+            deadline=deadline,
+            interval=interval,
+            clock=self.session.clock,
+            sleep=self.session.sleep,
+            on_wait=on_wait,
+        )
 
-        By default the pace is the ``bundle-status`` rate limit: one call a minute, as the store
-        asks (see :class:`~storepush.Limits`); ``interval`` adds a sleep of its own.
-        """
-        return await wait_for_bundle(self, deadline=deadline, interval=interval)
+    async def check_access(self) -> AccessReport:
+        """Check the token with a read-only call; explain a 403 instead of raising it."""
+        try:
+            await self.last_published()
+        except PermissionDeniedError as exc:
+            return AccessReport(False, exc.status, FORBIDDEN_HINT)
+        return AccessReport(True, 200, "the token is accepted")

@@ -13,16 +13,20 @@ from typing import Any
 
 import msgspec
 
-__all__ = [
-    "Architecture",
-    "Bundle",
-    "BundleEnvelope",
-    "Envelope",
-    "Package",
-    "PackageEnvelope",
-    "Release",
-    "ReleaseEnvelope",
-]
+__all__ = ["ALL_ABIS", "Architecture", "Bundle", "Envelope", "Package", "Release", "abi_set"]
+
+#: The ABI set of a package without native code, which runs on every architecture.
+ALL_ABIS: frozenset[str] = frozenset()
+
+
+def abi_set(value: str | None) -> frozenset[str]:
+    """The ABIs a store package's `cpu_architectures` names; empty (`ALL_ABIS`) for `all`,
+    an empty string or none, which all mean "every architecture"."""
+    if not value:
+        return ALL_ABIS
+    names = frozenset(part.strip() for part in value.replace(";", ",").replace(" ", ",").split(","))
+    names -= {"", "all"}
+    return frozenset(names)
 
 
 class Architecture(enum.StrEnum):
@@ -47,6 +51,16 @@ class Package(msgspec.Struct, kw_only=True, frozen=True):
     dpi: int | None = None
     locale: str | None = None
     additional_files: list[Any] = []
+
+    @property
+    def abis(self) -> frozenset[str]:
+        """The architectures this package is for (`ALL_ABIS`: every one)."""
+        return abi_set(self.cpu_architectures)
+
+    @property
+    def sha1(self) -> str:
+        """`sha1_hash`, lower-case."""
+        return self.sha1_hash.lower()
 
 
 class Release(msgspec.Struct, kw_only=True, frozen=True):
@@ -78,30 +92,16 @@ class Bundle(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class Envelope(msgspec.Struct, kw_only=True):
-    """What every Pishkhan answer has: ``type`` and ``message``."""
+    """Every Pishkhan answer: `type`, `message` and, on success, one payload.
+
+    One shape for every endpoint, decoded once; which payload an endpoint carries is the
+    envelope reader's business (`_envelope.py`). A payload may be missing (`UNSET`: the
+    `not-exists` and error answers) or `null` (the live store's "no draft" answer).
+    """
 
     type: str
     message: str | None = None
-
-
-# Each answer is decoded once; its payload is optional here because ``not-exists`` and error
-# envelopes carry none, and the client checks ``type`` and the payload's presence itself.
-
-
-class ReleaseEnvelope(msgspec.Struct, kw_only=True):
-    type: str
-    message: str | None = None
-    release: Release | None = None
-
-
-class PackageEnvelope(msgspec.Struct, kw_only=True):
-    type: str
-    message: str | None = None
-    package: Package | None = None
-
-
-class BundleEnvelope(msgspec.Struct, kw_only=True):
-    type: str
-    message: str | None = None
-    bundle: Bundle | None = None
+    release: Release | msgspec.UnsetType | None = msgspec.UNSET
+    package: Package | msgspec.UnsetType | None = msgspec.UNSET
+    bundle: Bundle | msgspec.UnsetType | None = msgspec.UNSET
     warnings: list[str] = []

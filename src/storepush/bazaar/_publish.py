@@ -1,65 +1,120 @@
-"""Publishing a release exactly once, and waiting for it.
+"""Publishing a release exactly once: the I/O that carries out `_rules.py`.
 
-:class:`Publisher` runs check -> (re-run?) -> draft policy -> create -> upload each -> commit.
-When a step's outcome is unknown (:class:`~storepush.OutcomeUnknownError`: the server may have
-acted before failing), it reads the server's state instead of repeating blindly:
-
-* create: a draft that now exists is ours (there was none a moment before);
-* upload: a package with our SHA-1 in the draft was stored;
-* commit: the last committed release is ours when it is the draft we filled (same creation
-  date) or carries exactly our SHA-1s.
-
-A re-run with the same files after success finds them in ``last-committed`` and reports the
-release as already committed instead of publishing twice.
+The workflow depends only on [`PishkhanAPI`][storepush.bazaar.PishkhanAPI], a narrow
+protocol of endpoint methods: `BazaarClient` is one; the tests' in-memory fake over the
+emulator's state model is another, which lets every interleaving of two or three publishers
+be checked quickly. It reads the state before each write, asks a pure rule what to do, and
+settles every ambiguous write by reading the state again (`_settle.settle`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import msgspec
 
 from .._errors import (
     BadRequestError,
-    BundleError,
-    DraftExistsError,
+    ConcurrentPublishError,
     IntegrityError,
-    OutcomeUnknownError,
-    PublicationTimeoutError,
-    ValidationError,
+    StorePushError,
+    VersionCodeError,
     WorkflowError,
 )
-from .._files import check_text
 from .._scrub import get_logger
 from .._session import track_calls
-from .._uploads import ProgressCallback, ProgressTracker
-from ._models import Bundle, Package, Release
-from ._preflight import ApkFile, BundleFiles, check_apks, check_bundle, check_rollout
+from .._settle import Ambiguous, Settled, settle
+from .._uploads import FileIdentity, ProgressCallback, ProgressTracker, changed_error
+from ._models import ALL_ABIS, Bundle, Package, Release
+from ._preflight import CommitFields, LocalApk, LocalBundle
+from ._rules import (
+    AfterCreate,
+    Ours,
+    Role,
+    StartKind,
+    StepKind,
+    already_there,
+    commit_differences,
+    hashes_needed,
+    judge_after_create,
+    judge_commit_answer,
+    judge_draft,
+    judge_start,
+    on_contested,
+    same_draft,
+    version_conflicts,
+)
+from ._wait import wait_for_bundle
 
-if TYPE_CHECKING:
-    from ._client import BazaarClient
-
-__all__ = ["DraftJournal", "PublishResult", "Publisher", "wait_for_bundle", "wait_for_publication"]
+__all__ = [
+    "DraftAction",
+    "DraftJournal",
+    "DraftPolicy",
+    "PishkhanAPI",
+    "PublishPlan",
+    "PublishResult",
+    "Publisher",
+]
 
 log = get_logger("storepush.bazaar")
 
-#: How many ambiguous outcomes one step may resolve before giving up.
-MAX_RECONCILE = 6
 DraftPolicy = Literal["fail", "reuse", "replace"]
+DraftAction = Literal["created", "resumed", "adopted", "reused", "replaced"]
+#: How a run that found a draft came to use it (a draft the journal says we created is resumed).
+_ACTIONS: dict[Role, DraftAction] = {
+    Role.CREATOR: "resumed",
+    Role.OWNER: "resumed",
+    Role.ADOPTER: "adopted",
+    Role.REUSER: "reused",
+}
+#: Rounds of "read the draft, do one thing" a publish may take before it gives up.
+MAX_STEPS = 40
+
+
+class PishkhanAPI(Protocol):
+    """The endpoint methods a publish needs; `BazaarClient` implements them."""
+
+    async def create_release(self) -> Release: ...
+
+    async def delete_release(self) -> None: ...
+
+    async def upload_apk(
+        self, apk: LocalApk, *, progress: ProgressCallback | None = None
+    ) -> Package: ...
+
+    async def commit(self, fields: CommitFields) -> Release: ...
+
+    async def last_committed(self) -> Release | None: ...
+
+    async def last_uncommitted(self) -> Release | None: ...
+
+    async def last_published(self) -> Release | None: ...
+
+    async def upload_aab(
+        self, bundle: LocalBundle, *, progress: ProgressCallback | None = None
+    ) -> tuple[Bundle, list[str]]: ...
+
+    async def upload_bin(self, bundle: LocalBundle) -> Bundle: ...
+
+    async def bundle_status(self) -> Bundle | None: ...
 
 
 class DraftJournal(Protocol):
-    """Remembers the drafts a publish created, so a re-run can recognise its own.
+    """Remembers the drafts a publish created, so that a re-run knows it is their creator.
 
-    SHA-1s prove a draft holding our packages is ours; nothing proves an *empty* draft is,
-    except having written it down. ``creating()`` is called just before a create is sent,
-    ``remember(draft)`` once the draft is known: a run cancelled in between (the server may
-    have made the draft; the answer never came) leaves the intent, and the journal may then
-    claim an empty draft, in which nothing can be lost. The batch command keeps one in a JSON
-    file beside the manifest (creation dates and that flag, never a credential).
+    Without a journal an empty draft found at the start is *adopted* (see `_rules.py`); with
+    one that says an earlier run of ours created it, this run is its *creator*, which wins
+    when another publisher contests it. `creating()` is called just before a create is sent,
+    `remember(draft)` once the draft is known. The batch command keeps one in a file beside
+    the manifest (creation dates and a flag, never a credential).
     """
 
     def is_mine(self, draft: Release) -> bool: ...
@@ -71,19 +126,24 @@ class DraftJournal(Protocol):
 
 @dataclass
 class PublishResult:
-    """What :meth:`BazaarClient.publish` did.
+    """What a publish did.
 
-    ``draft`` is ``"created"``, ``"reused"`` (policy reuse), ``"resumed"`` (a draft holding
-    only our own packages, left by an interrupted run), or ``"replaced"``.
-    ``reconciled`` counts ambiguous outcomes settled by reading the server's state.
+    `release` is the committed release holding this build. `already_committed`: it was
+    committed before this run (a re-run), or by a twin job while this one ran
+    (`committed_by_other`). `draft` says how this run came to the draft it filled.
+    `differences` lists what a re-run asked for that differs from the committed release (it
+    cannot be edited through the API). `reconciled` counts ambiguous answers settled by
+    reading the state.
     """
 
-    release: Release | None
+    release: Release
     packages: list[Package]
     already_committed: bool = False
-    dry_run: bool = False
-    draft: str = "created"
+    committed_by_other: bool = False
+    draft: DraftAction | None = "created"
     foreign_packages: list[Package] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     reconciled: int = 0
     upload_attempts: int = 0
     bytes_sent: int = 0
@@ -92,15 +152,23 @@ class PublishResult:
     retries: int = 0
     throttled: int = 0
 
+    @property
+    def sha1s(self) -> frozenset[str]:
+        """The SHA-1s of this build's packages in the release."""
+        return frozenset(p.sha1 for p in self.packages)
+
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready summary (for ``--json`` output and reports)."""
+        """A JSON-ready summary (for `--json` output and reports)."""
         return {
             "release": msgspec.to_builtins(self.release),
             "packages": [msgspec.to_builtins(p) for p in self.packages],
             "already_committed": self.already_committed,
-            "dry_run": self.dry_run,
+            "committed_by_other": self.committed_by_other,
+            "dry_run": False,
             "draft": self.draft,
             "foreign_packages": [p.sha1_hash for p in self.foreign_packages],
+            "differences": self.differences,
+            "warnings": self.warnings,
             "reconciled": self.reconciled,
             "upload_attempts": self.upload_attempts,
             "bytes_sent": self.bytes_sent,
@@ -111,27 +179,134 @@ class PublishResult:
         }
 
 
-def _describe(release: Release) -> str:
-    if not release.packages:
-        return "no package"
-    return ", ".join(
-        f"version {p.version_code} (sha1 {p.sha1_hash[:12]}…)" for p in release.packages
-    )
+@dataclass
+class PublishPlan:
+    """What a publish would do (a dry run): the same rules as the real run, no writes.
+
+    `action` is `"create"`, `"replace"`, `"resume"`, `"adopt"`, `"reuse"` or
+    `"already committed"`; a refusal is raised, as the real run would raise it.
+    """
+
+    action: str
+    release: Release | None = None
+    foreign_packages: list[Package] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": True,
+            "action": self.action,
+            "already_committed": self.action == "already committed",
+            "release": None if self.release is None else msgspec.to_builtins(self.release),
+            "foreign_packages": [p.sha1_hash for p in self.foreign_packages],
+        }
+
+
+class _Recheck(Exception):
+    """Internal: the draft changed under an upload or commit; read it again and re-judge."""
+
+
+class _Restart(Exception):
+    """Internal: we deleted a contested draft of ours; start again from the top."""
+
+
+class _Rejudge(Exception):
+    """Internal: a draft appeared between our first read and our create."""
+
+
+def _hash_sync(path: Path, identity: FileIdentity) -> str:
+    digest = hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as handle:
+        if FileIdentity.of(os.fstat(handle.fileno())) != identity:
+            raise changed_error(path, "is not the file that was checked")
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+        if FileIdentity.of(os.fstat(handle.fileno())) != identity:
+            raise changed_error(path, "changed while it was hashed")
+    return digest.hexdigest()
+
+
+@dataclass
+class _File:
+    """One file of this build: what the rules need to know of it."""
+
+    label: str
+    path: Path
+    identity: FileIdentity
+    version_code: int | None
+    abis: frozenset[str]
+    sha1: str | None = None
 
 
 class Publisher:
-    """One publish of one app. Not reusable: make one per :meth:`BazaarClient.publish` call."""
+    """One publish of one app. Not reusable: make one per publish."""
 
-    def __init__(self, client: BazaarClient, journal: DraftJournal | None = None) -> None:
-        self.client = client
+    def __init__(
+        self,
+        api: PishkhanAPI,
+        *,
+        apks: Sequence[LocalApk] = (),
+        bundle: LocalBundle | None = None,
+        fields: CommitFields | None = None,
+        policy: DraftPolicy = "fail",
+        journal: DraftJournal | None = None,
+        progress: ProgressCallback | None = None,
+        on_event: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if bool(apks) == (bundle is not None):
+            raise ValueError("give APKs or a bundle")
+        self.api = api
+        self.apks = list(apks)
+        self.bundle = bundle
+        self.fields = fields or CommitFields()
+        self.policy = policy
         self.journal = journal
+        self._progress = progress
+        self._on_event = on_event
+        self._clock = clock
+        if bundle is not None:
+            self.files = [
+                _File("aab", bundle.aab, bundle.aab_identity, bundle.version_code, ALL_ABIS)
+            ]
+        else:
+            self.files = [
+                _File(a.field, a.path, a.identity, a.version_code, a.abis) for a in self.apks
+            ]
+        self.role: Role = Role.CREATOR
+        self.draft_id: datetime | None = None
+        self.accepted: frozenset[str] = frozenset()
+        self.action: DraftAction = "created"
+        self.created_here = False
+        self.restarts = 0
         self.reconciled = 0
         self.upload_attempts = 0
         self.bytes_sent = 0
+        self.warnings: list[str] = []
+        self.foreign: list[Package] = []
 
-    def _progress(self, user: ProgressCallback | None) -> ProgressCallback:
+    # -- what the rules see -------------------------------------------------------------------
+
+    def ours(self) -> list[Ours]:
+        return [Ours(f.label, f.version_code, f.abis, f.sha1) for f in self.files]
+
+    async def _know(self, packages: Iterable[Package]) -> None:
+        """Hash the files whose SHA-1 the rules need to compare with `packages`."""
+        for index in hashes_needed(self.ours(), list(packages)):
+            file = self.files[index]
+            file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
+
+    def _event(self, text: str) -> None:
+        log.info("%s", text)
+        if self._on_event is not None:
+            self._on_event(text)
+
+    def _settled(self) -> None:
+        self.reconciled += 1
+
+    def _tracked(self) -> ProgressCallback:
         """Count attempts and bytes of one file's upload, then pass progress on."""
         tracker = ProgressTracker()
+        user = self._progress
 
         def report(sent: int, total: int) -> None:
             attempts = tracker.attempts
@@ -142,40 +317,51 @@ class Publisher:
 
         return report
 
-    async def run(
-        self,
-        apks: Sequence[object],
-        *,
-        aab: object,
-        signer_bin: object,
-        changelog_en: str,
-        changelog_fa: str,
-        developer_note: str,
-        staged_rollout_percentage: int,
-        auto_publish: bool,
-        if_draft_exists: DraftPolicy,
-        progress: ProgressCallback | None,
-        dry_run: bool,
-    ) -> PublishResult:
+    # -- the run ----------------------------------------------------------------------------
+
+    async def _read_start(self) -> tuple[Release | None, Release | None, Release | None]:
+        # The draft first, then the releases: a draft committed between the two reads is seen
+        # as committed. Reading them the other way round left a window (the double release).
+        draft = await self.api.last_uncommitted()
+        committed = await self.api.last_committed()
+        published = await self.api.last_published()
+        await self._know(
+            [p for r in (draft, committed, published) if r is not None for p in r.packages]
+        )
+        return draft, committed, published
+
+    async def plan(self) -> PublishPlan:
+        """The dry run: the first decision of the real run, without any write."""
+        draft, committed, published = await self._read_start()
+        start = judge_start(
+            draft=draft,
+            committed=committed,
+            published=published,
+            ours=self.ours(),
+            policy=self.policy,
+            journal_mine=self._journal_mine(draft),
+        )
+        if start.kind is StartKind.REFUSE:
+            assert start.error is not None
+            raise start.error
+        if start.kind is StartKind.ALREADY:
+            return PublishPlan("already committed", start.release)
+        if start.kind is StartKind.USE:
+            assert start.role is not None
+            assert start.release is not None
+            verb = {"created": "resume", "resumed": "resume", "adopted": "adopt"}
+            action = verb.get(start.role.value, "reuse")
+            foreign = [p for p in start.release.packages if p.sha1 in start.accepted]
+            return PublishPlan(action, start.release, foreign)
+        return PublishPlan(start.kind.value)
+
+    def _journal_mine(self, draft: Release | None) -> bool:
+        return draft is not None and self.journal is not None and self.journal.is_mine(draft)
+
+    async def run(self) -> PublishResult:
         started = time.monotonic()
         with track_calls() as calls:
-            result = await self._run(
-                apks,
-                aab,
-                signer_bin,
-                {
-                    "changelog_en": check_text(changelog_en, field="changelog_en", required=False),
-                    "changelog_fa": check_text(changelog_fa, field="changelog_fa", required=False),
-                    "developer_note": check_text(
-                        developer_note, field="developer_note", required=False
-                    ),
-                    "staged_rollout_percentage": check_rollout(staged_rollout_percentage),
-                    "auto_publish": _check_bool(auto_publish),
-                },
-                _check_policy(if_draft_exists),
-                progress,
-                dry_run,
-            )
+            result = await self._run()
         result.reconciled = self.reconciled
         result.upload_attempts = self.upload_attempts
         result.bytes_sent = self.bytes_sent
@@ -187,273 +373,350 @@ class Publisher:
         )
         return result
 
-    async def _run(
-        self,
-        apks: Sequence[object],
-        aab: object,
-        signer_bin: object,
-        commit_fields: dict[str, Any],
-        policy: DraftPolicy,
-        progress: ProgressCallback | None,
-        dry_run: bool,
-    ) -> PublishResult:
-        client = self.client
-        files: list[ApkFile] = []
-        bundle: BundleFiles | None = None
-        if aab is not None or signer_bin is not None:
-            if apks:
-                raise ValidationError("apks", "give APKs or an app bundle, not both")
-            if aab is None or signer_bin is None:
-                raise ValidationError(
-                    "aab" if aab is None else "bin",
-                    "an app bundle needs both the .aab and the .bin its signer produced",
-                )
-            bundle = await check_bundle(aab, signer_bin)
-            ours = frozenset({bundle.aab_sha1})
-        else:
-            if not apks:
-                raise ValidationError("apks", "nothing to publish", "pass at least one APK")
-            files = await check_apks(apks)
-            ours = frozenset(f.sha1 for f in files)
+    async def _run(self) -> PublishResult:
+        while True:
+            self._event("checking the store's state")
+            draft, committed, published = await self._read_start()
+            start = judge_start(
+                draft=draft,
+                committed=committed,
+                published=published,
+                ours=self.ours(),
+                policy=self.policy,
+                journal_mine=self._journal_mine(draft),
+            )
+            try:
+                if start.kind is StartKind.ALREADY:
+                    assert start.release is not None
+                    return self._already(start.release, by_other=False)
+                if start.kind is StartKind.REFUSE:
+                    assert start.error is not None
+                    raise start.error
+                if start.kind is StartKind.REPLACE:
+                    await self._delete("delete the draft to replace it")
+                    early = await self._create()
+                    self.action = "replaced"
+                elif start.kind is StartKind.CREATE:
+                    early = await self._create()
+                else:
+                    assert start.release is not None
+                    assert start.role is not None
+                    self.role, self.accepted = start.role, start.accepted
+                    self.draft_id = start.release.creation_date
+                    self.action = _ACTIONS[start.role]
+                    self.foreign = [p for p in start.release.packages if p.sha1 in self.accepted]
+                    early = None
+                    self._event(f"using the draft ({self.action})")
+                if early is not None:
+                    return early
+                return await self._fill_and_commit()
+            except (_Restart, _Rejudge):
+                self.restarts += 1
+                if self.restarts > 3:
+                    raise ConcurrentPublishError(
+                        "another publisher keeps changing this app's draft; stopped after "
+                        f"{self.restarts} attempts, nothing of this build was committed"
+                    ) from None
+                self._event("starting again: the draft changed under this run")
+            except StorePushError as exc:
+                await self._clean_up_after(exc)
+                raise
 
-        # A re-run after success: the release is already committed.
-        committed = await client.last_committed()
-        if committed is not None and committed.sha1s == ours:
-            log.info("release with these packages is already committed; nothing to do")
-            return PublishResult(committed, list(committed.packages), already_committed=True)
+    # -- steps ------------------------------------------------------------------------------
 
-        # Refuse a version code that cannot be published, before uploading anything.
-        published = await client.last_published()
-        floor = max(
-            (p.version_code for p in (published.packages if published else []) if p.version_code),
-            default=None,
+    async def _create(self) -> PublishResult | None:
+        """Create our draft; `None` to go on, or the result when there is nothing to do."""
+        if self.journal is not None:
+            self.journal.creating()
+        self._event("creating the draft")
+        found: list[Release] = []
+
+        async def act() -> tuple[Release, Role]:
+            return await self.api.create_release(), Role.CREATOR
+
+        async def probe() -> Release | None:
+            return await self.api.last_uncommitted()
+
+        def judge(draft: Release | None, exc: Ambiguous) -> Settled[tuple[Release, Role]]:
+            if draft is None:
+                return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
+            if isinstance(exc, BadRequestError):
+                return Settled.fail(_Rejudge())  # a draft appeared: judge it from the start
+            found.append(draft)
+            # ours, or another publisher's made in the same instant: it cannot be told, so
+            # this run only adopts it (it never deletes a draft it cannot prove is its own)
+            return Settled.ok((draft, Role.ADOPTER))
+
+        draft, role = await settle(
+            act, probe, judge, what="create the release", on_settle=self._settled
         )
-        for index, apk in enumerate(files):
-            if floor is not None and apk.version_code is not None and apk.version_code <= floor:
-                raise ValidationError(
-                    f"apks[{index}]",
-                    f"version code {apk.version_code} is not above the last published one "
-                    f"({floor})",
-                    "raise versionCode and build again",
-                )
+        self.role, self.draft_id, self.created_here = role, draft.creation_date, True
+        if self.journal is not None:
+            self.journal.remember(draft)
+        committed = await self.api.last_committed()
+        await self._know(committed.packages if committed else [])
+        after = judge_after_create(committed, self.ours())
+        if after is AfterCreate.GO_ON:
+            return None
+        await self._delete_ours()
+        assert committed is not None
+        if after is AfterCreate.ALREADY:
+            return self._already(committed, by_other=True)
+        conflicts = version_conflicts(self.ours(), [("committed", committed)])
+        raise ConcurrentPublishError(
+            "another publisher committed a release while this one started: "
+            + "; ".join(c.describe() for c in conflicts)
+            + "; the draft this run created was deleted, nothing of this build was committed"
+        )
 
-        draft = await client.last_uncommitted()
-        action = "created"
-        if draft is not None:
-            mine = (bool(draft.packages) and draft.sha1s <= ours) or (
-                self.journal is not None and self.journal.is_mine(draft)
+    async def _delete(self, what: str) -> None:
+        async def act() -> None:
+            await self.api.delete_release()
+
+        async def probe() -> Release | None:
+            return await self.api.last_uncommitted()
+
+        def judge(draft: Release | None, exc: Ambiguous) -> Settled[None]:
+            return Settled.ok(None) if draft is None else Settled.again()
+
+        await settle(act, probe, judge, what=what, on_settle=self._settled)
+
+    async def _delete_ours(self, *, contested: bool = False) -> bool:
+        """Delete the draft this run works in, if it still is that draft (and, unless it is
+        `contested`, holds nothing of another build). Returns whether it did."""
+        draft = await self.api.last_uncommitted()
+        if draft is None or not same_draft(draft, self.draft_id):
+            return False
+        mine = {f.sha1 for f in self.files} | self.accepted
+        if not contested and any(p.sha1 not in mine for p in draft.packages):
+            return False
+        await self._delete("delete this run's draft")
+        return True
+
+    async def _clean_up_after(self, exc: StorePushError) -> None:
+        """After a failure the next run cannot fix by itself (a changed file, a refusal),
+        remove the draft this run created rather than leave it behind."""
+        final = isinstance(exc, IntegrityError | VersionCodeError | BadRequestError)
+        if not (final and self.created_here):
+            return
+        try:
+            if await self._delete_ours():
+                self._event("deleted the draft this run created")
+        except StorePushError as cleanup:  # the original error is what the caller must see
+            log.warning("could not delete this run's draft after a failure: %s", cleanup)
+
+    async def _fill_and_commit(self) -> PublishResult:
+        for _ in range(MAX_STEPS):
+            draft = await self.api.last_uncommitted()
+            await self._know(draft.packages if draft else [])
+            step = judge_draft(
+                draft, expected=self.draft_id, ours=self.ours(), accepted=self.accepted
             )
-            if policy == "replace":
-                action = "replaced"
-                if not dry_run:
-                    await self._delete()
-                draft = None
-            elif policy == "reuse" or mine:
-                action = "reused" if policy == "reuse" else "resumed"
-            else:
-                raise DraftExistsError(
-                    f"the app already has an uncommitted release holding {_describe(draft)}. "
-                    "Pass if_draft_exists='reuse' to add to it, 'replace' to delete it first, "
-                    "or delete it in the console (storepush bazaar discard)"
-                )
-        foreign = [p for p in (draft.packages if draft else []) if p.sha1_hash.lower() not in ours]
-        if dry_run:
-            return PublishResult(None, [], dry_run=True, draft=action, foreign_packages=foreign)
-        if foreign:
-            log.warning("the reused draft holds %d package(s) not in this publish", len(foreign))
-
-        if draft is None:
-            if self.journal is not None:
-                self.journal.creating()
-            draft = await self._create()
-            if self.journal is not None:
-                self.journal.remember(draft)
-        have = {p.sha1_hash.lower(): p for p in draft.packages}
-        if bundle is not None:
-            await self._bundle(bundle, progress, fresh=action == "created")
-        else:
-            for apk in files:
-                if apk.sha1 not in have:
-                    have[apk.sha1] = await self._upload(apk, progress)
-        release = await self._commit(draft, frozenset(have) | ours, commit_fields)
-        ours_packages = [p for p in release.packages if p.sha1_hash.lower() in ours]
-        return PublishResult(release, ours_packages, draft=action, foreign_packages=foreign)
-
-    # -- steps, each exactly once -----------------------------------------------------------
-
-    def _settle(self, what: str, exc: OutcomeUnknownError) -> None:
-        self.reconciled += 1
-        if self.reconciled > MAX_RECONCILE * 4:
-            raise WorkflowError(f"too many ambiguous answers while trying to {what}") from exc
-        log.info("%s: outcome unknown (%s); reading the server's state", what, exc)
-
-    async def _delete(self) -> None:
-        for _ in range(MAX_RECONCILE):
             try:
-                await self.client.delete_release()
-                return
-            except OutcomeUnknownError as exc:
-                self._settle("delete the draft", exc)
-                if await self.client.last_uncommitted() is None:
-                    return
-        raise WorkflowError("could not delete the draft")
-
-    async def _create(self) -> Release:
-        for _ in range(MAX_RECONCILE):
-            try:
-                return await self.client.create_release()
-            except OutcomeUnknownError as exc:
-                self._settle("create the release", exc)
-                found = await self.client.last_uncommitted()
-                if found is not None:
-                    return found  # there was none a moment ago: this one is ours
-        raise WorkflowError("could not create the release")
-
-    async def _upload(self, apk: ApkFile, progress: ProgressCallback | None) -> Package:
-        for _ in range(MAX_RECONCILE):
-            try:
-                package = await self.client.upload_apk(
-                    apk.path, architecture=apk.architecture, progress=self._progress(progress)
-                )
-            except OutcomeUnknownError as exc:
-                self._settle(f"upload {apk.path.name}", exc)
-                draft = await self.client.last_uncommitted()
-                if draft is None:
-                    raise WorkflowError(
-                        "the uncommitted release disappeared during the upload"
-                    ) from exc
-                stored = next((p for p in draft.packages if p.sha1_hash.lower() == apk.sha1), None)
-                if stored is not None:
-                    return stored
+                if step.kind is StepKind.LOST:
+                    return await self._lost()
+                if step.kind is StepKind.CONTESTED:
+                    await self._contested(step.foreign)
+                elif step.kind is StepKind.UPLOAD:
+                    if self.bundle is not None:
+                        await self._upload_bundle(self.bundle)
+                    else:
+                        await self._upload(step.index)
+                else:
+                    return await self._commit()
+            except _Recheck:
                 continue
-            if package.sha1_hash.lower() != apk.sha1 and len(package.sha1_hash) == 40:
-                raise IntegrityError(f"{apk.path.name} changed after it was checked")
-            return package
-        raise WorkflowError(f"could not upload {apk.path.name}")
+        raise WorkflowError(f"the draft did not settle after {MAX_STEPS} rounds")
 
-    async def _bundle(
-        self, bundle: BundleFiles, progress: ProgressCallback | None, *, fresh: bool
-    ) -> None:
-        client = self.client
-        # A draft we just created has no bundle: skip the read (the store allows one a minute).
-        status = None if fresh else await client.bundle_status()
-        if status is None or (status.sha1 or "").lower() != bundle.aab_sha1:
-            for _ in range(MAX_RECONCILE):
-                try:
-                    status, _warnings = await client.upload_aab(
-                        bundle.aab, progress=self._progress(progress)
+    async def _lost(self) -> PublishResult:
+        committed = await self.api.last_committed()
+        await self._know(committed.packages if committed else [])
+        if committed is not None and already_there(committed, self.ours()):
+            return self._already(committed, by_other=True)
+        raise ConcurrentPublishError(
+            "the draft this run was filling was deleted or replaced by another publisher; "
+            "nothing of this build was committed. Run again to publish it"
+        )
+
+    async def _contested(self, foreign: Sequence[Package]) -> None:
+        what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in foreign)
+        if on_contested(self.role, self.restarts):
+            self._event(f"another build's package ({what}) is in our draft: starting it again")
+            await self._delete_ours(contested=True)
+            raise _Restart
+        raise ConcurrentPublishError(
+            f"another publisher is filling this app's draft with another build ({what}); "
+            "this run backs off and commits nothing. Run again once that publish is done"
+        )
+
+    async def _upload(self, index: int) -> None:
+        apk, file = self.apks[index], self.files[index]
+        self._event(f"uploading {index + 1} of {len(self.apks)}: {apk.path.name}")
+
+        async def act() -> Package:
+            return await self.api.upload_apk(apk, progress=self._tracked())
+
+        async def probe() -> Release | None:
+            draft = await self.api.last_uncommitted()
+            if file.sha1 is None:  # the answer was lost: hash what we sent, to find it
+                file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
+            return draft
+
+        def judge(draft: Release | None, exc: Ambiguous) -> Settled[Package]:
+            if draft is None or not same_draft(draft, self.draft_id):
+                return Settled.fail(_Recheck())
+            stored = next((p for p in draft.packages if p.sha1 == file.sha1), None)
+            if stored is not None:
+                return Settled.ok(stored)
+            if any(p.version_code == file.version_code for p in draft.packages):
+                return Settled.fail(_Recheck())  # another build with this version code
+            if isinstance(exc, BadRequestError):
+                return Settled.fail(exc)  # refused, and the state does not explain it
+            return Settled.again()
+
+        package = await settle(
+            act, probe, judge, what=f"upload {apk.path.name}", on_settle=self._settled
+        )
+        file.sha1 = package.sha1
+
+    async def _upload_bundle(self, bundle: LocalBundle) -> None:
+        file = self.files[0]
+        api = self.api
+        # A draft this run created has no bundle: skip the read (the store allows one a minute).
+        status = None if self.created_here else await api.bundle_status()
+        if status is not None and status.sha1 and file.sha1 is None:
+            file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
+        if status is None or (status.sha1 or "").lower() != file.sha1:
+            self._event(f"uploading the app bundle {bundle.aab.name}")
+
+            async def act() -> Bundle:
+                answer, warnings = await api.upload_aab(bundle, progress=self._tracked())
+                self.warnings.extend(warnings)
+                return answer
+
+            async def probe() -> Bundle | None:
+                if file.sha1 is None:
+                    file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
+                return await api.bundle_status()
+
+            def judge(found: Bundle | None, exc: Ambiguous) -> Settled[Bundle]:
+                if found is not None and (found.sha1 or "").lower() == file.sha1:
+                    return Settled.ok(found)
+                return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
+
+            status = await settle(
+                act, probe, judge, what="upload the app bundle", on_settle=self._settled
+            )
+            file.sha1 = (status.sha1 or "").lower() or file.sha1
+        if status.state in (None, "U"):
+            self._event(f"uploading the signer's file {bundle.signer.name}")
+
+            async def send_bin() -> Bundle:
+                return await api.upload_bin(bundle)
+
+            def judge_bin(found: Bundle | None, exc: Ambiguous) -> Settled[Bundle]:
+                if found is not None and found.state not in (None, "U"):
+                    return Settled.ok(found)
+                return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
+
+            await settle(
+                send_bin,
+                api.bundle_status,
+                judge_bin,
+                what="upload the bundle's .bin",
+                on_settle=self._settled,
+            )
+        self._event("waiting for the store to process the bundle")
+        await wait_for_bundle(api, clock=self._clock)
+        # The store makes the release's package from the bundle. The emulator gives it the
+        # .aab's SHA-1; should the live store not, the package with the bundle's version code
+        # is this build's.
+        draft = await api.last_uncommitted()
+        if (
+            draft is not None
+            and same_draft(draft, self.draft_id)
+            and not any(p.sha1 == file.sha1 for p in draft.packages)
+        ):
+            made = [
+                p
+                for p in draft.packages
+                if p.sha1 not in self.accepted
+                and (file.version_code is None or p.version_code == file.version_code)
+            ]
+            if len(made) == 1:
+                self.warnings.append(
+                    f"the store's package for the bundle has SHA-1 {made[0].sha1}, "
+                    "not the .aab's; it is taken as this build's"
+                )
+                file.sha1 = made[0].sha1
+
+    async def _commit(self) -> PublishResult:
+        self._event("committing (sending for review)")
+        ours = self.ours()
+
+        async def act() -> Release:
+            return await self.api.commit(self.fields)
+
+        async def probe() -> tuple[Release | None, Release | None]:
+            return await self.api.last_uncommitted(), await self.api.last_committed()
+
+        def judge(state: tuple[Release | None, Release | None], exc: Ambiguous) -> Settled[Release]:
+            draft, committed = state
+            if committed is not None and self._is_ours(committed):
+                return Settled.ok(committed)
+            if draft is not None and same_draft(draft, self.draft_id):
+                step = judge_draft(draft, expected=self.draft_id, ours=ours, accepted=self.accepted)
+                if step.kind is StepKind.COMMIT:
+                    return (
+                        Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
                     )
-                    break
-                except OutcomeUnknownError as exc:
-                    self._settle("upload the app bundle", exc)
-                    status = await client.bundle_status()
-                    if status is not None and (status.sha1 or "").lower() == bundle.aab_sha1:
-                        break
-            else:
-                raise WorkflowError("could not upload the app bundle")
-        if status is not None and status.state in (None, "U"):
-            for _ in range(MAX_RECONCILE):
-                try:
-                    await client.upload_bin(bundle.signer)
-                    break
-                except OutcomeUnknownError as exc:
-                    self._settle("upload the bundle's .bin", exc)
-                    status = await client.bundle_status()
-                    if status is not None and status.state not in (None, "U"):
-                        break
-            else:
-                raise WorkflowError("could not upload the bundle's .bin")
-        await client.wait_for_bundle()
+            return Settled.fail(_Recheck())
 
-    async def _commit(
-        self, draft: Release, expected: frozenset[str], fields: dict[str, Any]
-    ) -> Release:
-        for _ in range(MAX_RECONCILE):
-            try:
-                return await self.client.commit(**fields)
-            except (OutcomeUnknownError, BadRequestError) as exc:
-                if isinstance(exc, BadRequestError) and not self.reconciled:
-                    raise  # a refusal, not the echo of an earlier ambiguous commit
-                if isinstance(exc, OutcomeUnknownError):
-                    self._settle("commit the release", exc)
-                committed = await self.client.last_committed()
-                if committed is not None and _same_release(committed, draft, expected):
-                    return committed
-                if isinstance(exc, BadRequestError):
-                    raise
-        raise WorkflowError("could not commit the release")
+        release = await settle(
+            act, probe, judge, what="commit the release", on_settle=self._settled
+        )
+        if not judge_commit_answer(release, ours, self.accepted):
+            committed = await self.api.last_committed()
+            if committed is None or not self._is_ours(committed):
+                got = ", ".join(sorted(release.sha1s)) or "no package"
+                raise IntegrityError(
+                    f"the commit's answer describes another release ({got}), and the last "
+                    "committed release is not this build either: check the app in the console"
+                )
+            release = committed
+        self._event("committed")
+        return self._result(release)
 
+    def _is_ours(self, committed: Release) -> bool:
+        return judge_commit_answer(committed, self.ours(), self.accepted) and same_draft(
+            committed, self.draft_id
+        )
 
-def _same_release(committed: Release, draft: Release, expected: frozenset[str]) -> bool:
-    if committed.creation_date is not None and draft.creation_date is not None:
-        return committed.creation_date == draft.creation_date
-    return committed.sha1s == expected
+    def _result(
+        self, release: Release, *, already: bool = False, by_other: bool = False
+    ) -> PublishResult:
+        mine = {f.sha1 for f in self.files}
+        return PublishResult(
+            release,
+            [p for p in release.packages if p.sha1 in mine],
+            already_committed=already,
+            committed_by_other=by_other,
+            draft=None if already and not by_other else self.action,
+            foreign_packages=self.foreign,
+            warnings=self.warnings,
+        )
 
-
-def _check_policy(value: object) -> DraftPolicy:
-    if value in ("fail", "reuse", "replace"):
-        return value
-    raise ValidationError("if_draft_exists", f"{value!r} is not a policy", "fail, reuse or replace")
-
-
-def _check_bool(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError("auto_publish", f"must be a bool, not {type(value).__name__}")
-    return value
-
-
-async def wait_for_publication(
-    client: BazaarClient,
-    sha1s: frozenset[str] | None,
-    *,
-    deadline: float,
-    interval: float,
-    max_interval: float,
-) -> Release:
-    clock, sleep = client.session.clock, client.session.sleep
-    if sha1s is None:
-        committed = await client.last_committed()
-        if committed is None or not committed.packages:
-            raise WorkflowError("there is no committed release to wait for")
-        sha1s = committed.sha1s
-    wanted = frozenset(s.lower() for s in sha1s)
-    end = clock() + deadline
-    delay = interval
-    while True:
-        published = await client.last_published()
-        if published is not None and wanted and wanted <= published.sha1s:
-            return published
-        remaining = end - clock()
-        if remaining <= 0:
-            raise PublicationTimeoutError(
-                f"the release was not published within {deadline:.0f}s "
-                "(it may be in review, or rejected)"
+    def _already(self, release: Release, *, by_other: bool) -> PublishResult:
+        result = self._result(release, already=True, by_other=by_other)
+        result.differences = commit_differences(release, self.fields)
+        who = "by another run while this one ran" if by_other else "before"
+        self._event(f"this build was already committed {who}; nothing sent")
+        if result.differences:
+            note = (
+                "the committed release differs from what this run asked for in "
+                + ", ".join(result.differences)
+                + "; a committed release cannot be edited through the API"
             )
-        await sleep(min(delay, remaining))
-        delay = min(max_interval, delay * 1.5)
-
-
-async def wait_for_bundle(
-    client: BazaarClient, *, deadline: float, interval: float | None
-) -> Bundle:
-    """Poll until D or E. With ``interval`` None the pace is the ``bundle-status`` rate limit's
-    (one call a minute by default, as the store asks): one rule, kept in one place."""
-    clock, sleep = client.session.clock, client.session.sleep
-    end = clock() + deadline
-    while True:
-        bundle = await client.bundle_status()
-        if bundle is None:
-            raise WorkflowError("there is no app bundle being processed")
-        if bundle.state == "D":
-            return bundle
-        if bundle.state == "E":
-            raise BundleError(
-                "Bazaar failed to process the app bundle: " + "; ".join(bundle.errors or ["?"]),
-                list(bundle.errors),
-            )
-        remaining = end - clock()
-        if remaining <= 0:
-            raise PublicationTimeoutError(
-                f"the app bundle was not processed within {deadline:.0f}s (state {bundle.state})"
-            )
-        await sleep(min(interval, remaining) if interval else 0.0)
+            log.warning("%s", note)
+            result.warnings.append(note)
+        return result

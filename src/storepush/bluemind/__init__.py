@@ -1,15 +1,31 @@
-"""The BlueMind MarketPlace add-on API: :class:`BlueMindClient` and its models."""
+"""The BlueMind MarketPlace add-on API: `BlueMindClient` and its models."""
 
-from ._client import BlueMindClient, Paths, VersionUpload
+from .._exports import public_module as _public_module
+from ._api import ENDPOINTS, Paths
+from ._calls import BlueMindAPI, VersionUpload
+from ._checks import CheckedPlugin, PackageFile, VersionFields
+from ._client import BlueMindClient
 from ._models import Plugin, PluginSpec, PluginVersion
-from ._publish import VersionResult
+from ._publish import MarketplaceAPI, VersionResult
 
 __all__ = [
+    "ENDPOINTS",
+    "BlueMindAPI",
     "BlueMindClient",
+    "CheckedPlugin",
+    "MarketplaceAPI",
+    "PackageFile",
     "Paths",
     "Plugin",
     "PluginSpec",
     "PluginVersion",
+    "VersionFields",
     "VersionResult",
     "VersionUpload",
 ]
+
+for _name in __all__:
+    _value = globals()[_name]
+    if _public_module(_value, "storepush.bluemind"):
+        _value.__module__ = "storepush.bluemind"
+del _name, _value

@@ -1,17 +1,90 @@
-"""Checks of BlueMind inputs, before any request: required text, images by their bytes, a
-``.jar`` that is a zip. Each failure is a :class:`~storepush.ValidationError` naming the field."""
+"""BlueMind inputs, parsed once at the edge into value objects, before any request.
+
+Required text (with generous length caps: the service publishes none), images by their bytes,
+a `.jar` that is a zip. Each failure is a `ValidationError` naming the field.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import ValidationError
 from .._files import ascii_filename, check_file, check_text, open_zip_names, sniff_image
-from .._uploads import FilePart
+from .._uploads import FileIdentity, FilePart
 from ._models import PluginSpec
 
-__all__ = ["check_package", "check_spec", "check_version"]
+__all__ = [
+    "CheckedPlugin",
+    "PackageFile",
+    "VersionFields",
+    "check_package",
+    "check_spec",
+    "check_version",
+]
+
+#: Length caps, in characters: far above any real value, far below a file passed by mistake.
+_CAPS = {
+    "name": 200,
+    "plugin_name": 200,
+    "version": 64,
+    "target_bm_versions": 200,
+    "shortdesc": 1000,
+    "license": 200,
+    "home_url": 2000,
+    "release_notes": 8000,
+    "installation_instructions": 20000,
+    "description": 65536,
+}
+
+
+def _text(value: object, field: str, *, required: bool = True) -> str:
+    return check_text(value, field=field, required=required, max_len=_CAPS[field])
+
+
+@dataclass(frozen=True, slots=True)
+class VersionFields:
+    """A version's JSON document, without the key."""
+
+    plugin_name: str
+    version: str
+    target_bm_versions: str
+    release_notes: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "plugin_name": self.plugin_name,
+            "version": self.version,
+            "target_bm_versions": self.target_bm_versions,
+            "release_notes": self.release_notes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFile:
+    """A version's checked package: a `.jar` is a zip (`application/java-archive`)."""
+
+    path: Path
+    content_type: str
+    identity: FileIdentity
+
+    @property
+    def size(self) -> int:
+        return self.identity.size
+
+    def part(self) -> FilePart:
+        name = ascii_filename(self.path, "package.jar")
+        return FilePart("package", self.path, name, self.content_type, self.identity)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPlugin:
+    """A plugin's JSON document (without the key) and its file parts."""
+
+    name: str
+    document: dict[str, str]
+    files: tuple[FilePart, ...]
 
 
 def _image(path: object, *, field: str) -> tuple[Path, str]:
@@ -24,14 +97,16 @@ def _image(path: object, *, field: str) -> tuple[Path, str]:
     return checked, content_type
 
 
-def check_spec(spec: PluginSpec) -> tuple[dict[str, str], list[FilePart]]:
-    """A plugin's JSON document (without the key) and its file parts, checked."""
+def check_spec(spec: PluginSpec | CheckedPlugin) -> CheckedPlugin:
+    """A plugin to create, checked."""
+    if isinstance(spec, CheckedPlugin):
+        return spec
     document = {
-        name: check_text(getattr(spec, name), field=name)
+        name: _text(getattr(spec, name), name)
         for name in ("name", "shortdesc", "description", "license", "installation_instructions")
     }
     if spec.home_url is not None:
-        url = check_text(spec.home_url, field="home_url")
+        url = _text(spec.home_url, "home_url")
         if not url.startswith(("https://", "http://")):
             raise ValidationError(
                 "home_url", f"{url!r} is not a web address", "start it with https://"
@@ -43,30 +118,37 @@ def check_spec(spec: PluginSpec) -> tuple[dict[str, str], list[FilePart]]:
     files: list[FilePart] = []
     if spec.thumbnail is not None:
         path, ctype = _image(spec.thumbnail, field="thumbnail")
-        files.append(FilePart("thumbnail", path, ascii_filename(path, "thumbnail"), ctype))
+        identity = FileIdentity.of(path.stat())
+        files.append(
+            FilePart("thumbnail", path, ascii_filename(path, "thumbnail"), ctype, identity)
+        )
     for index, shot in enumerate(spec.screenshots):
         name = f"screenshot{index + 1}"
         path, ctype = _image(shot, field=f"screenshots[{index}]")
-        files.append(FilePart(name, path, ascii_filename(path, name), ctype))
-    return document, files
+        identity = FileIdentity.of(path.stat())
+        files.append(FilePart(name, path, ascii_filename(path, name), ctype, identity))
+    return CheckedPlugin(document["name"], document, tuple(files))
 
 
 def check_version(
     plugin_name: object, version: object, target_bm_versions: object, release_notes: object
-) -> dict[str, str]:
+) -> VersionFields:
     """A version's JSON document (without the key), checked."""
-    return {
-        "plugin_name": check_text(plugin_name, field="plugin_name"),
-        "version": check_text(version, field="version"),
-        "target_bm_versions": check_text(target_bm_versions, field="target_bm_versions"),
-        "release_notes": check_text(release_notes, field="release_notes"),
-    }
+    return VersionFields(
+        plugin_name=_text(plugin_name, "plugin_name"),
+        version=_text(version, "version"),
+        target_bm_versions=_text(target_bm_versions, "target_bm_versions"),
+        release_notes=_text(release_notes, "release_notes"),
+    )
 
 
-def check_package(package: object) -> tuple[Path, str]:
-    """The version's package: a ``.jar`` must be a zip (``application/java-archive``)."""
+def check_package(package: object) -> PackageFile:
+    """The version's package; a `.jar` must be a zip."""
+    if isinstance(package, PackageFile):
+        return package
     path = check_file(package, field="package")
+    identity = FileIdentity.of(path.stat())
     if path.suffix.lower() == ".jar":
         open_zip_names(path, field="package", kind="JAR")
-        return path, "application/java-archive"
-    return path, "application/octet-stream"
+        return PackageFile(path, "application/java-archive", identity)
+    return PackageFile(path, "application/octet-stream", identity)

@@ -19,6 +19,8 @@ class PluginVersion(msgspec.Struct, kw_only=True):
     version: str | int | float
     target_bm_versions: str | None = None
     release_notes: str | None = None
+    sha1: str | None = None  #: the stored package's SHA-1, when the service shows it
+    size: int | None = None  #: the stored package's size, when the service shows it
 
     @property
     def label(self) -> str:
@@ -39,11 +41,19 @@ class Plugin(msgspec.Struct, kw_only=True):
     versions: list[PluginVersion] = []
     raw: dict[str, Any] = {}
 
+    def find_version(self, version: str) -> PluginVersion | None:
+        """The listed version `version` (from `versions`, else `current_version`), if any."""
+        found = next((v for v in self.versions if v.label == version), None)
+        if (
+            found is None
+            and self.current_version is not None
+            and str(self.current_version) == version
+        ):
+            found = PluginVersion(version=version)
+        return found
+
     def has_version(self, version: str) -> bool:
-        labels = {v.label for v in self.versions}
-        if self.current_version is not None:
-            labels.add(str(self.current_version))
-        return version in labels
+        return self.find_version(version) is not None
 
 
 @dataclass(frozen=True)

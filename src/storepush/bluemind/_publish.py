@@ -1,43 +1,66 @@
 """Adding a plugin version exactly once, creating the plugin first when asked to.
 
 Find the plugin by name among the user's plugins; create it when it is missing and a
-:class:`PluginSpec` is given; read the plugin back and report a version it already lists
-(a re-run, or an earlier attempt whose answer was lost) instead of sending it again; after an
-unknown outcome of either POST, read the state before deciding.
+`PluginSpec` is given; read the plugin back and judge the version (`_rules.judge_version`):
+add it, report it as already published, or refuse a different package under the same
+version. Every ambiguous write is settled by reading the state (`_settle.settle`).
+
+The workflow depends only on [`MarketplaceAPI`][storepush.bluemind.MarketplaceAPI].
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from .._errors import BadRequestError, OutcomeUnknownError, ValidationError, WorkflowError
+from .._errors import BadRequestError, ValidationError, VersionExistsError, WorkflowError
 from .._scrub import get_logger
 from .._session import track_calls
-from .._uploads import ProgressCallback
-from ._checks import check_package, check_spec, check_version
-from ._models import Plugin, PluginSpec
+from .._settle import Ambiguous, Settled, settle
+from .._uploads import FileIdentity, ProgressCallback, changed_error
+from ._calls import VersionUpload
+from ._checks import CheckedPlugin, PackageFile, VersionFields
+from ._models import Plugin
+from ._rules import VersionVerdict, judge_version
 
-if TYPE_CHECKING:
-    from ._client import BlueMindClient, VersionUpload
-
-__all__ = ["VersionResult", "publish_version"]
+__all__ = ["MarketplaceAPI", "VersionResult", "publish_version"]
 
 log = get_logger("storepush.bluemind")
-MAX_RECONCILE = 6
+
+
+class MarketplaceAPI(Protocol):
+    """The endpoint methods `publish_version` needs; `BlueMindClient` implements them."""
+
+    async def list_plugins(self) -> list[Plugin]: ...
+
+    async def get_plugin(self, plugin_id: int | str) -> Plugin: ...
+
+    async def create_plugin(self, name: CheckedPlugin) -> Plugin | None: ...
+
+    async def add_version(
+        self,
+        plugin_name: VersionFields,
+        *,
+        package: PackageFile,
+        progress: ProgressCallback | None = None,
+    ) -> VersionUpload: ...
 
 
 @dataclass
 class VersionResult:
-    """What :meth:`BlueMindClient.publish_version` did."""
+    """What `BlueMindClient.publish_version` did."""
 
     plugin: Plugin
     version: str
     already_published: bool = False
+    verified: bool = True  #: False when the service did not show the stored package
     created_plugin: bool = False
     upload: VersionUpload | None = None
+    warnings: list[str] = field(default_factory=list)
     reconciled: int = 0
     seconds: float = 0.0
     requests: int = 0
@@ -49,9 +72,11 @@ class VersionResult:
             "plugin": {"id": self.plugin.id, "name": self.plugin.name},
             "version": self.version,
             "already_published": self.already_published,
+            "verified": self.verified,
             "created_plugin": self.created_plugin,
             "sha1": self.upload.sha1 if self.upload else None,
             "size": self.upload.size if self.upload else None,
+            "warnings": self.warnings,
             "reconciled": self.reconciled,
             "seconds": round(self.seconds, 3),
             "requests": self.requests,
@@ -60,69 +85,145 @@ class VersionResult:
         }
 
 
-async def _find(client: BlueMindClient, name: str) -> Plugin | None:
-    return next((p for p in await client.list_plugins() if p.name == name), None)
+def _sha1(package: PackageFile) -> str:
+    digest = hashlib.sha1(usedforsecurity=False)
+    with package.path.open("rb") as handle:
+        if FileIdentity.of(os.fstat(handle.fileno())) != package.identity:
+            raise changed_error(package.path, "is not the file that was checked")
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Run:
+    def __init__(self, api: MarketplaceAPI, fields: VersionFields, package: PackageFile) -> None:
+        self.api = api
+        self.fields = fields
+        self.package = package
+        self.sha1: str | None = None
+        self.reconciled = 0
+
+    def settled(self) -> None:
+        self.reconciled += 1
+
+    async def find(self, name: str) -> Plugin | None:
+        return next((p for p in await self.api.list_plugins() if p.name == name), None)
+
+    async def create(self, spec: CheckedPlugin) -> Plugin:
+        async def act() -> Plugin | None:
+            created = await self.api.create_plugin(spec)
+            return created if created is not None else await self.find(spec.name)
+
+        def judge(found: Plugin | None, exc: Ambiguous) -> Settled[Plugin | None]:
+            if found is not None:
+                return Settled.ok(found)
+            if isinstance(exc, BadRequestError):
+                return Settled.fail(
+                    WorkflowError(
+                        f"the MarketPlace refused to create {spec.name!r} "
+                        f"({exc.server_message}); a plugin of that name may belong to another user"
+                    )
+                )
+            return Settled.again()
+
+        plugin = await settle(
+            act,
+            lambda: self.find(spec.name),
+            judge,
+            what=f"create the plugin {spec.name!r}",
+            on_settle=self.settled,
+        )
+        if plugin is None:
+            raise WorkflowError(f"the plugin {spec.name!r} was created but is not listed")
+        return plugin
+
+    async def verdict(self, plugin: Plugin) -> VersionVerdict:
+        if plugin.find_version(self.fields.version) is not None and self.sha1 is None:
+            self.sha1 = await asyncio.to_thread(_sha1, self.package)
+        return judge_version(plugin, self.fields.version, sha1=self.sha1, size=self.package.size)
+
+    async def add(self, plugin_id: int | str, progress: ProgressCallback | None) -> VersionUpload:
+        async def act() -> VersionUpload:
+            upload = await self.api.add_version(
+                self.fields, package=self.package, progress=progress
+            )
+            self.sha1 = upload.sha1 or self.sha1
+            return upload
+
+        async def probe() -> tuple[Plugin, VersionVerdict]:
+            plugin = await self.api.get_plugin(plugin_id)
+            return plugin, await self.verdict(plugin)
+
+        def judge(state: tuple[Plugin, VersionVerdict], exc: Ambiguous) -> Settled[VersionUpload]:
+            _, verdict = state
+            if verdict is VersionVerdict.REFUSE:
+                return Settled.fail(self.refusal())
+            if verdict is not VersionVerdict.ADD:
+                return Settled.ok(VersionUpload(self.sha1, self.package.size, None))
+            return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
+
+        return await settle(
+            act, probe, judge, what=f"add version {self.fields.version}", on_settle=self.settled
+        )
+
+    def refusal(self) -> VersionExistsError:
+        return VersionExistsError(
+            f"{self.fields.plugin_name} {self.fields.version} is already published with another "
+            f"package (this one is {self.package.path.name}, SHA-1 {self.sha1}); a listed version "
+            "cannot be replaced: give the new package a new version"
+        )
 
 
 async def publish_version(
-    client: BlueMindClient,
-    plugin_name: str,
-    version: str,
-    target_bm_versions: str,
-    release_notes: str,
-    package: str | os.PathLike[str],
+    api: MarketplaceAPI,
+    fields: VersionFields,
+    package: PackageFile,
     *,
-    create: PluginSpec | None,
+    create: CheckedPlugin | None,
     progress: ProgressCallback | None,
 ) -> VersionResult:
+    """Add `fields.version` exactly once (see the module's docstring)."""
+    if create is not None and create.name != fields.plugin_name:
+        raise ValidationError(
+            "create.name", f"{create.name!r} differs from plugin_name {fields.plugin_name!r}"
+        )
     started = time.monotonic()
-    check_version(plugin_name, version, target_bm_versions, release_notes)
-    check_package(package)
-    if create is not None:
-        check_spec(create)
-        if create.name != plugin_name:
-            raise ValidationError(
-                "create.name", f"{create.name!r} differs from plugin_name {plugin_name!r}"
-            )
-    reconciled = 0
+    run = _Run(api, fields, package)
     with track_calls() as calls:
-        plugin = await _find(client, plugin_name)
+        plugin = await run.find(fields.plugin_name)
         created = False
         if plugin is None:
             if create is None:
                 raise WorkflowError(
-                    f"no plugin named {plugin_name!r} among this user's plugins; "
-                    "pass create=PluginSpec(...) to create it"
-                )
-            plugin, reconciled = await _create(client, create)
+                    f"no plugin named {fields.plugin_name!r} among this user's plugins"
+                ).with_remedies(("create", None, "create it from a plugin spec"))
+            plugin = await run.create(create)
             created = True
-        current = await client.get_plugin(plugin.id)
-        result = VersionResult(current, version, created_plugin=created)
-        if current.has_version(version):
-            log.info("%s %s is already published; nothing to do", plugin_name, version)
-            result.already_published = True
+        current = await api.get_plugin(plugin.id)
+        result = VersionResult(current, fields.version, created_plugin=created)
+        verdict = await run.verdict(current)
+        if verdict is VersionVerdict.REFUSE:
+            raise run.refusal()
+        if verdict is VersionVerdict.ADD:
+            result.upload = await run.add(plugin.id, progress)
+            result.plugin = await api.get_plugin(plugin.id)
+            verdict = await run.verdict(result.plugin)
+            if verdict is VersionVerdict.REFUSE:
+                raise run.refusal()
         else:
-            for _ in range(MAX_RECONCILE):
-                try:
-                    result.upload = await client.add_version(
-                        plugin_name,
-                        version,
-                        target_bm_versions,
-                        release_notes,
-                        package,
-                        progress=progress,
-                    )
-                    break
-                except OutcomeUnknownError as exc:
-                    reconciled += 1
-                    log.info("add version: outcome unknown (%s); reading the plugin", exc)
-                    current = await client.get_plugin(plugin.id)
-                    if current.has_version(version):
-                        break
-            else:
-                raise WorkflowError(f"could not add version {version} to {plugin_name}")
-            result.plugin = await client.get_plugin(plugin.id)
-    result.reconciled = reconciled
+            result.already_published = True
+            log.info(
+                "%s %s is already published; nothing to do", fields.plugin_name, fields.version
+            )
+        if verdict is VersionVerdict.ALREADY_UNVERIFIED:
+            result.verified = False
+            note = (
+                f"the MarketPlace lists {fields.plugin_name} {fields.version} but does not show "
+                "its stored package, so storepush cannot tell whether it is this one"
+            )
+            log.warning("%s", note)
+            result.warnings.append(note)
+    result.reconciled = run.reconciled
     result.seconds = time.monotonic() - started
     result.requests, result.retries, result.throttled = (
         calls.requests,
@@ -130,34 +231,3 @@ async def publish_version(
         calls.throttled,
     )
     return result
-
-
-async def _create(client: BlueMindClient, spec: PluginSpec) -> tuple[Plugin, int]:
-    reconciled = 0
-    for _ in range(MAX_RECONCILE):
-        try:
-            created = await client.create_plugin(
-                spec.name,
-                spec.shortdesc,
-                spec.description,
-                spec.license,
-                spec.installation_instructions,
-                home_url=spec.home_url,
-                thumbnail=spec.thumbnail,
-                screenshots=spec.screenshots,
-            )
-        except OutcomeUnknownError as exc:
-            reconciled += 1
-            log.info("create plugin: outcome unknown (%s); listing plugins", exc)
-        except BadRequestError as exc:
-            raise WorkflowError(
-                f"the MarketPlace refused to create {spec.name!r} ({exc.server_message}); "
-                "a plugin of that name may belong to another user"
-            ) from exc
-        else:
-            if created is not None:
-                return created, reconciled
-        found = await _find(client, spec.name)
-        if found is not None:
-            return found, reconciled
-    raise WorkflowError(f"could not create the plugin {spec.name!r}")

@@ -24,7 +24,8 @@ from .._errors import StorePushError, ValidationError
 from .._limiter import Limits
 from .._retry import RetryConfig
 from .._session import Session
-from ..bazaar import BazaarClient, Release
+from ..bazaar import BazaarClient, Release, parse_apks
+from ..bazaar._client import check_policy
 from ..bluemind import BlueMindClient
 from ._manifest import BazaarItem, BlueMindItem, Manifest
 from ._output import error_document
@@ -153,22 +154,26 @@ async def _bazaar(
     async with BazaarClient(
         item.token, base_url=item.base_url or default_url, session=session
     ) as c:
+        common: dict[str, Any] = {
+            "aab": item.aab,
+            "signer_bin": item.signer_bin,
+            "changelog_en": item.changelog_en,
+            "changelog_fa": item.changelog_fa,
+            "developer_note": item.developer_note,
+            "staged_rollout_percentage": item.rollout,
+            "auto_publish": item.auto_publish,
+            "if_draft_exists": check_policy(item.if_draft_exists),
+        }
+        local = parse_apks(item.apks) if item.apks else []
+        if dry_run:
+            plan = await c.publish(local, dry_run=True, **common)
+            return ItemResult("bazaar", item.name, True, "checked", detail=plan.to_json())
         result = await c.publish(
-            item.apks,
-            aab=item.aab,
-            signer_bin=item.signer_bin,
-            changelog_en=item.changelog_en,
-            changelog_fa=item.changelog_fa,
-            developer_note=item.developer_note,
-            staged_rollout_percentage=item.rollout,
-            auto_publish=item.auto_publish,
-            if_draft_exists=item.if_draft_exists,  # type: ignore[arg-type]
-            dry_run=dry_run,
+            local,
             journal=None if journal_path is None else JsonJournal(journal_path, item.name),
+            **common,
         )
-    status = (
-        "checked" if dry_run else "already committed" if result.already_committed else "committed"
-    )
+    status = "already committed" if result.already_committed else "committed"
     return ItemResult(
         "bazaar",
         item.name,

@@ -12,7 +12,8 @@ from rich.console import Console
 
 from .._config import BAZAAR_BASE_URL
 from .._errors import ValidationError
-from ..bazaar import Architecture, BazaarClient, Release
+from ..bazaar import Architecture, BazaarClient, Release, parse_apks
+from ..bazaar._client import check_policy
 from ._output import Output, read_text_arg, secret_from_env
 
 __all__ = ["bazaar_app", "split_apk_arg"]
@@ -35,16 +36,16 @@ Insecure = Annotated[
 ]
 
 
-def split_apk_arg(value: str) -> tuple[str, str]:
+def split_apk_arg(value: str) -> tuple[str, Architecture]:
     """``PATH[:ARCH]``: the architecture only when the suffix is one (paths may hold ':')."""
     path, sep, arch = value.rpartition(":")
     if sep and arch in _ARCHS:
-        return path, arch
+        return path, Architecture(arch)
     if sep and arch and "/" not in arch and "." not in arch and "\\" not in arch:
         raise ValidationError(
             "APK", f"{arch!r} is not an architecture", f"use one of {', '.join(sorted(_ARCHS))}"
         )
-    return value, "all"
+    return value, Architecture.ALL
 
 
 def client_for(token_env: str, base_url: str | None, insecure: bool) -> BazaarClient:
@@ -91,32 +92,31 @@ def publish(
     out: Output = ctx.obj
 
     async def work() -> dict[str, Any]:
-        pairs = [split_apk_arg(a) for a in (apks or [])]
+        local = parse_apks([split_apk_arg(a) for a in (apks or [])]) if apks else []
         notes_en = read_text_arg(changelog_en, field="--changelog-en")
         notes_fa = read_text_arg(changelog_fa, field="--changelog-fa")
-        total = sum(Path(p).stat().st_size for p, _ in pairs if Path(p).is_file())
+        total = sum(a.size for a in local)
         if aab is not None and aab.is_file():
             total += aab.stat().st_size
         async with client_for(token_env, base_url, allow_insecure_http) as client:
+            common: dict[str, Any] = {
+                "aab": aab,
+                "signer_bin": signer_bin,
+                "developer_note": developer_note,
+                "staged_rollout_percentage": rollout,
+                "auto_publish": auto_publish,
+                "if_draft_exists": check_policy(if_draft_exists),
+                "changelog_en": notes_en,
+                "changelog_fa": notes_fa,
+            }
+            if dry_run:
+                plan = await client.publish(local, dry_run=True, **common)
+                return {"ok": True, **plan.to_json()}
             with out.upload_progress("uploading", total) as progress:
-                result = await client.publish(
-                    pairs,
-                    aab=aab,
-                    signer_bin=signer_bin,
-                    developer_note=developer_note,
-                    staged_rollout_percentage=rollout,
-                    auto_publish=auto_publish,
-                    if_draft_exists=if_draft_exists,  # type: ignore[arg-type]
-                    progress=progress,
-                    dry_run=dry_run,
-                    changelog_en=notes_en,
-                    changelog_fa=notes_fa,
-                )
+                result = await client.publish(local, progress=progress, **common)
             doc = {"ok": True, **result.to_json()}
-            if wait and result.release is not None and not dry_run:
-                published = await client.wait_for_publication(
-                    result.release.sha1s, deadline=wait_deadline
-                )
+            if wait:
+                published = await client.wait_for_publication(result.sha1s, deadline=wait_deadline)
                 doc["published"] = release_doc(published)
             return doc
 
@@ -124,7 +124,7 @@ def publish(
 
     def human(console: Console) -> None:
         if doc["dry_run"]:
-            console.print(f"dry run: inputs are valid; the draft would be {doc['draft']}")
+            console.print(f"dry run: inputs are valid; the publish would {doc['action']}")
         elif doc["already_committed"]:
             console.print("already committed: this release was published before; nothing sent")
         else:

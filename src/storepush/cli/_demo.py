@@ -20,6 +20,7 @@ from typing import Any
 from .._limiter import Limits, RateLimit
 from .._samples import make_aab, make_apk, make_bin, make_jar, make_png
 from .._secrets import Secret
+from ..bazaar import Architecture
 from ..bluemind import PluginSpec
 from ..emulator import Emulator, Faults, Quota, Quotas
 from ._batch import BatchReport, run_batch
@@ -92,7 +93,7 @@ def _write_samples(folder: Path, s: DemoSettings) -> tuple[list[BazaarItem], lis
             )
             apps.append(
                 BazaarItem(
-                    apks=[(arm64, "arm64-v8a"), (armv7, "armeabi-v7a")],
+                    apks=[(arm64, Architecture.ARM64_V8A), (armv7, Architecture.ARMEABI_V7A)],
                     aab=None,
                     signer_bin=None,
                     **common,

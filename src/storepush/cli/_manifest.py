@@ -108,7 +108,7 @@ _SECTION_DEFAULTS = {
 class BazaarItem:
     name: str
     token: Secret
-    apks: list[tuple[Path, str]]
+    apks: list[tuple[Path, Architecture]]
     aab: Path | None
     signer_bin: Path | None
     changelog_en: str
@@ -331,7 +331,7 @@ def load_manifest(path: Path) -> Manifest:
 def _bazaar(reader: _Reader, data: dict[str, Any], index: int) -> BazaarItem:
     s = "bazaar"
     name = reader.text(data, s, index, "name", required=True)
-    apks: list[tuple[Path, str]] = []
+    apks: list[tuple[Path, Architecture]] = []
     raw_apks = data.get("apks", [])
     if not isinstance(raw_apks, list):
         raise reader.error(s, index, "apks", "must be a list", 'e.g. ["app.apk:arm64-v8a"]')
@@ -348,7 +348,7 @@ def _bazaar(reader: _Reader, data: dict[str, Any], index: int) -> BazaarItem:
             raise reader.error(
                 s, index, "apks", f"{arch!r} is not an architecture", ", ".join(sorted(_ARCHS))
             )
-        apks.append((reader.file(path_value, s, index, "apks"), arch))
+        apks.append((reader.file(path_value, s, index, "apks"), Architecture(arch)))
     aab = reader.file(data["aab"], s, index, "aab") if "aab" in data else None
     signer = reader.file(data["bin"], s, index, "bin") if "bin" in data else None
     if bool(apks) == bool(aab):
