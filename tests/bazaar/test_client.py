@@ -203,9 +203,7 @@ async def test_token_never_logged(
         b'{"type": "success", "message": "ok", "release": null}',
     ],
 )
-async def test_both_shapes_of_no_draft_mean_none(
-    serve: Callable[..., object], body: bytes
-) -> None:
+async def test_both_shapes_of_no_draft_mean_none(serve: Callable[..., object], body: bytes) -> None:
     server: TestServer = await serve(
         [web.get(f"/v1{Paths.LAST_UNCOMMITTED}", OddServer(body).handle)]
     )  # type: ignore[operator]

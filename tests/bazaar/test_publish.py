@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from storepush import (
-    VersionCodeError,
     BazaarClient,
     BundleError,
     DraftExistsError,
     PublicationTimeoutError,
     ValidationError,
+    VersionCodeError,
     WorkflowError,
 )
 from storepush.emulator import Emulator, Faults
@@ -208,10 +208,10 @@ async def test_duplicate_and_non_apk_files(
     a = apk_factory(2)
     copy = tmp_path / "copy.apk"
     copy.write_bytes(a.read_bytes())
-    with pytest.raises(ValidationError, match="version code 2, as apks.0. does") as info:
+    with pytest.raises(ValidationError, match=r"version code 2, as apks\[0\] does") as info:
         await client.publish([a, copy])
     assert info.value.field == "apks[1]"
-    with pytest.raises(ValidationError, match="the same file as apks.0.") as info:
+    with pytest.raises(ValidationError, match=r"the same file as apks\[0\]") as info:
         await client.publish([a, a])
     assert info.value.field == "apks[1]"
     text = tmp_path / "text.apk"
