@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -201,6 +201,14 @@ class PublishPlan:
         }
 
 
+#: How long a creator waits, after deleting a contested draft, before it creates a new one.
+CONTEST_PAUSE = 3.0
+
+
+async def _contest_pause() -> None:
+    await asyncio.sleep(CONTEST_PAUSE)
+
+
 class _Recheck(Exception):
     """Internal: the draft changed under an upload or commit; read it again and re-judge."""
 
@@ -252,6 +260,7 @@ class Publisher:
         progress: ProgressCallback | None = None,
         on_event: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         if bool(apks) == (bundle is not None):
             raise ValueError("give APKs or a bundle")
@@ -264,6 +273,7 @@ class Publisher:
         self._progress = progress
         self._on_event = on_event
         self._clock = clock
+        self._pause = pause or _contest_pause
         if bundle is not None:
             self.files = [
                 _File("aab", bundle.aab, bundle.aab_identity, bundle.version_code, ALL_ABIS)
@@ -533,6 +543,7 @@ class Publisher:
         await self._know(committed.packages if committed else [])
         if committed is not None and already_there(committed, self.ours()):
             return self._already(committed, by_other=True)
+        self._mixed(committed)
         raise ConcurrentPublishError(
             "the draft this run was filling was deleted or replaced by another publisher; "
             "nothing of this build was committed. Run again to publish it"
@@ -543,6 +554,9 @@ class Publisher:
         if on_contested(self.role, self.restarts):
             self._event(f"another build's package ({what}) is in our draft: starting it again")
             await self._delete_ours(contested=True)
+            # While there is no draft, whatever the other publisher has already sent (an
+            # upload, a commit) fails harmlessly instead of reaching our next draft.
+            await self._pause()
             raise _Restart
         raise ConcurrentPublishError(
             f"another publisher is filling this app's draft with another build ({what}); "
@@ -678,7 +692,14 @@ class Publisher:
         if not judge_commit_answer(release, ours, self.accepted):
             committed = await self.api.last_committed()
             if committed is None or not self._is_ours(committed):
+                self._mixed(committed)
                 got = ", ".join(sorted(release.sha1s)) or "no package"
+                if release.sha1s and not release.sha1s & {f.sha1 for f in self.files}:
+                    raise ConcurrentPublishError(
+                        f"the commit this run sent reached another publisher's draft ({got}): "
+                        "its draft was replaced between this run's last check and its commit. "
+                        "Nothing of this build was committed; check the app in the console"
+                    )
                 raise IntegrityError(
                     f"the commit's answer describes another release ({got}), and the last "
                     "committed release is not this build either: check the app in the console"
@@ -686,6 +707,34 @@ class Publisher:
             release = committed
         self._event("committed")
         return self._result(release)
+
+    def _mixed(self, committed: Release | None) -> None:
+        """Raise if `committed` holds some of this build's packages among another build's.
+
+        The store's API cannot prevent it: a package uploaded into a draft between a
+        publisher's last look at it and its commit (one request's time) is committed with it.
+        Whichever side we are on, say so plainly.
+        """
+        if committed is None:
+            return
+        ours = {f.sha1 for f in self.files if f.sha1 is not None}
+        if not ours & committed.sha1s:
+            return
+        others = [p for p in committed.packages if p.sha1 not in ours]
+        if not others:
+            missing = len(self.files) - len(ours & committed.sha1s)
+            raise ConcurrentPublishError(
+                f"a release holding only part of this build ({missing} package(s) missing) "
+                "was committed by another publisher's commit, which reached this run's draft: "
+                "check it in the console, then publish the next build"
+            )
+        what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in others)
+        raise ConcurrentPublishError(
+            f"the committed release holds this build's packages together with another build's "
+            f"({what}): another publisher uploaded into the same draft between the last check "
+            "and the commit, which the store's API cannot prevent. A committed release cannot "
+            "be changed through the API: check it in the console"
+        )
 
     def _is_ours(self, committed: Release) -> bool:
         return judge_commit_answer(committed, self.ours(), self.accepted) and same_draft(
