@@ -31,6 +31,7 @@ from ._errors import (
 )
 from ._http import AiohttpTransport, Request, Response, Transport
 from ._limiter import LimiterStats, Limits, RateLimit, TokenBucket
+from ._recording import Recorder
 from ._retry import RetryBudget, RetryConfig
 from ._secrets import Secret, SecretWhitespaceWarning
 from ._session import Session, SessionStats
@@ -64,6 +65,7 @@ __all__ = [
     "PublishResult",
     "RateLimit",
     "RateLimitError",
+    "Recorder",
     "Request",
     "RequestOptions",
     "Response",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import ssl
 import time
@@ -36,6 +37,7 @@ from ._errors import (
 )
 from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_close
 from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
+from ._recording import Recorder, install
 from ._retry import (
     Decision,
     RetryBudget,
@@ -212,8 +214,10 @@ class Session:
     """Connection pool, rate limiters and retry budget, shared by marketplace clients.
 
     Use it as ``async with storepush.Session() as session:`` and pass it to each client. Pass
-    ``http=`` to use an :class:`aiohttp.ClientSession` of your own: storepush uses it and never
+    ``http=`` to use an `aiohttp.ClientSession` of your own: storepush uses it and never
     closes it. ``verify_tls`` can be turned off only by passing it explicitly.
+    `record=` (a path, or a [Recorder][storepush.Recorder] to share) appends every exchange
+    to a JSON-lines file, credentials removed: see the guide's "Recording exchanges" page.
     """
 
     def __init__(
@@ -231,6 +235,7 @@ class Session:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        record: str | os.PathLike[str] | Recorder | None = None,
     ) -> None:
         if http is not None and transport is not None:
             raise ValueError("pass http= or transport=, not both")
@@ -241,6 +246,9 @@ class Session:
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
             verify_tls=verify_tls,
+        )
+        self._transport, self._owns_transport = install(
+            self._transport, record, owns_transport=self._owns_transport
         )
         self.retry = retry or RetryConfig()
         self.budget = budget or RetryBudget()
