@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import re
 import threading
 import time
 import warnings
@@ -36,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -89,12 +92,31 @@ SENSITIVE_KEYS = frozenset({"api_key", "api-key", "apikey", "token", "secret", "
 # -- cleaning ------------------------------------------------------------------------------
 
 
+_HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def extra_forms(value: str) -> set[str]:
+    """Echoed forms `storepush._scrub.variants` does not list, removed here for the request's
+    own credentials: urllib's default `quote` (which keeps `/`), lower-case percent escapes,
+    JSON with `<`, `>`, `&` as `\\u00XX` (Go's default), and JSON inside a JSON string."""
+    in_json = json.dumps(value)[1:-1]
+    return {
+        quote(value),
+        _HEX_ESCAPE.sub(lambda m: m.group().lower(), quote(value, safe="")),
+        in_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
+        json.dumps(in_json)[1:-1],
+    }
+
+
 class _Cleaner:
     """Removes credentials from text: every live secret, then the request's own ones."""
 
     def __init__(self, secrets: Iterable[Secret]) -> None:
-        forms = {form for secret in secrets for form in secret._scrub_variants()}
-        self._own = sorted(forms, key=len, reverse=True)
+        forms: set[str] = set()
+        for secret in secrets:
+            forms.update(secret._scrub_variants())
+            forms.update(extra_forms(secret.reveal()))
+        self._own = sorted((form for form in forms if form), key=len, reverse=True)
 
     def text(self, value: str) -> str:
         value = _scrub.scrub(value)
