@@ -134,9 +134,9 @@ def merge(a: Shape, b: Shape) -> Shape:
     keys = dict(a.keys)
     for key, shape in b.keys.items():
         keys[key] = merge(keys[key], shape) if key in keys else shape
-    both = a.items is not None and b.items is not None
-    items = merge(a.items, b.items) if both else a.items or b.items  # type: ignore[arg-type]
-    return Shape(a.kinds | b.kinds, keys, items)
+    if a.items is None or b.items is None:
+        return Shape(a.kinds | b.kinds, keys, a.items or b.items)
+    return Shape(a.kinds | b.kinds, keys, merge(a.items, b.items))
 
 
 def shape_of(value: Any) -> Shape:
