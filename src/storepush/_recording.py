@@ -11,7 +11,8 @@ meant to be given to someone else, so what goes into it is chosen for that:
   `storepush._scrub.scrub` (every live `storepush.Secret`, in every encoding a server may
   echo it in) and an explicit removal of the request's own credentials. The finished line is
   checked once more; a line that still holds a credential form is cut down to what cannot
-  (`"withheld": true`). Only the credential's one-way fingerprint is kept.
+  (`"withheld": true`). Only the credential's one-way fingerprint is kept. The rules live in
+  `storepush._recording_clean`.
 - **No uploaded bytes.** A file part is described by its name, file name, content type, size
   and SHA-1; an APK or AAB also by the metadata a replay needs (package, version code,
   version name, native ABIs from its `lib/<abi>/` folders). Text parts keep their values,
@@ -24,9 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
-import re
 import threading
 import time
 import warnings
@@ -38,7 +37,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -50,6 +48,7 @@ from . import _scrub
 from ._apk import read_apk_manifest
 from ._errors import ValidationError
 from ._http import Request, Response, Transport
+from ._recording_clean import Cleaner, encode_clean
 from ._recording_format import (
     FORMAT,
     AndroidInfo,
@@ -60,7 +59,6 @@ from ._recording_format import (
     RequestRecord,
     ResponseRecord,
 )
-from ._secrets import Secret
 from ._uploads import FilePayload
 
 __all__ = [
@@ -75,92 +73,9 @@ __all__ = [
 
 log = _scrub.get_logger("storepush.recording")
 
-MASK = _scrub.MASK
-EXCERPT_CHARS = 2000
-JSON_CAP = 1024 * 1024
-#: Wide enough for the longest echoed form of the longest credential (URL-quoted, 3x 4096).
-_SCRUB_MARGIN = 3 * 4096 + 16
-
+JSON_CAP = 1024 * 1024  #: the largest response body a line keeps parsed
 #: Credential header names (lower case) and the marketplace each one means.
 CREDENTIAL_HEADERS = {"cafebazaar-pishkhan-api-secret": "bazaar", "api-key": "bluemind"}
-#: Headers masked whatever they hold: they carry credentials or sessions by their nature.
-ALWAYS_MASKED = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-#: JSON keys whose string values are masked wherever they appear.
-SENSITIVE_KEYS = frozenset({"api_key", "api-key", "apikey", "token", "secret", "password"})
-
-
-# -- cleaning ------------------------------------------------------------------------------
-
-
-_HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
-
-
-def extra_forms(value: str) -> set[str]:
-    """Echoed forms `storepush._scrub.variants` does not list, removed here for the request's
-    own credentials: urllib's default `quote` (which keeps `/`), lower-case percent escapes,
-    JSON with `<`, `>`, `&` as `\\u00XX` (Go's default), and JSON inside a JSON string."""
-    in_json = json.dumps(value)[1:-1]
-    return {
-        quote(value),
-        _HEX_ESCAPE.sub(lambda m: m.group().lower(), quote(value, safe="")),
-        in_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
-        json.dumps(in_json)[1:-1],
-    }
-
-
-class _Cleaner:
-    """Removes credentials from text: every live secret, then the request's own ones."""
-
-    def __init__(self, secrets: Iterable[Secret]) -> None:
-        forms: set[str] = set()
-        for secret in secrets:
-            forms.update(secret._scrub_variants())
-            forms.update(extra_forms(secret.reveal()))
-        self._own = sorted((form for form in forms if form), key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        value = _scrub.scrub(value)
-        for form in self._own:
-            if form in value:
-                value = value.replace(form, MASK)
-        return value
-
-    def excerpt(self, body: bytes) -> str:
-        """The first characters of `body`, cleaned *before* the cut (no fragment survives)."""
-        window = body[: (EXCERPT_CHARS + _SCRUB_MARGIN) * 4].decode("utf-8", errors="replace")
-        return self.text(window[: EXCERPT_CHARS + _SCRUB_MARGIN])[:EXCERPT_CHARS]
-
-    def json(self, value: Any, *, deep: bool) -> Any:
-        """`value` with sensitive keys masked; with `deep`, every string cleaned as well."""
-        if isinstance(value, dict):
-            return {
-                (self.text(k) if deep else k): (
-                    MASK
-                    if isinstance(v, str) and k.lower() in SENSITIVE_KEYS
-                    else self.json(v, deep=deep)
-                )
-                for k, v in value.items()
-            }
-        if isinstance(value, list):
-            return [self.json(v, deep=deep) for v in value]
-        if isinstance(value, str) and deep:
-            return self.text(value)
-        return value
-
-    def headers(
-        self, headers: Iterable[tuple[str, str]], credential_names: Iterable[str], *, deep: bool
-    ) -> dict[str, str]:
-        masked = ALWAYS_MASKED | {name.lower() for name in credential_names}
-        out: dict[str, str] = {}
-        for name, value in headers:
-            value = MASK if name.lower() in masked else value
-            if deep:
-                name, value = self.text(name), self.text(value)
-            out[name] = f"{out[name]}, {value}" if name in out else value
-        return out
-
-    def dirty(self, text: str) -> bool:
-        return self.text(text) != text
 
 
 # -- summaries -----------------------------------------------------------------------------
@@ -208,7 +123,7 @@ def _disposition(payload: Payload) -> tuple[str | None, str | None]:
     return params.get("name"), params.get("filename") or payload.filename
 
 
-def _part(payload: Payload, cleaner: _Cleaner) -> Part:
+def _part(payload: Payload, cleaner: Cleaner) -> Part:
     name, filename = _disposition(payload)
     content_type = payload.headers.get("Content-Type")
     if filename is None:
@@ -233,7 +148,7 @@ def _part(payload: Payload, cleaner: _Cleaner) -> Part:
     return part
 
 
-def body_summary(request: Request, built: object, cleaner: _Cleaner) -> Body | None:
+def body_summary(request: Request, built: object, cleaner: Cleaner) -> Body | None:
     """What the request's body was, without its uploaded bytes."""
     if isinstance(built, aiohttp.MultipartWriter):
         parts = [_part(payload, cleaner) for payload, _, _ in built]
@@ -253,7 +168,7 @@ def body_summary(request: Request, built: object, cleaner: _Cleaner) -> Body | N
     return summary
 
 
-def _response(response: Response, cleaner: _Cleaner, credential_names: list[str]) -> ResponseRecord:
+def _response(response: Response, cleaner: Cleaner, credential_names: list[str]) -> ResponseRecord:
     items = response.headers.items()
     record = ResponseRecord(
         status=response.status,
@@ -267,51 +182,13 @@ def _response(response: Response, cleaner: _Cleaner, credential_names: list[str]
     return record
 
 
-def _error(exc: BaseException, cleaner: _Cleaner) -> ErrorRecord:
+def _error(exc: BaseException, cleaner: Cleaner) -> ErrorRecord:
     sent = getattr(exc, "sent", None)
     return ErrorRecord(
         type=type(exc).__name__,
         message=cleaner.text(str(exc)),
         sent=sent if isinstance(sent, bool) else None,
     )
-
-
-def _deep_clean(exchange: Exchange, cleaner: _Cleaner) -> Exchange:
-    """Every string of `exchange` cleaned (the slow path, for a line that held a credential)."""
-    data = cleaner.json(msgspec.to_builtins(exchange), deep=True)
-    return msgspec.convert(data, Exchange)
-
-
-def _withheld(exchange: Exchange, cleaner: _Cleaner) -> Exchange:
-    status = exchange.response.status if exchange.response else None
-    return Exchange(
-        format=FORMAT,
-        time=exchange.time,
-        method=cleaner.text(exchange.method),
-        path=cleaner.text(exchange.path),
-        marketplace=exchange.marketplace,
-        credential=exchange.credential,
-        credential_header=exchange.credential_header,
-        response=None if status is None else ResponseRecord(status=status),
-        elapsed=exchange.elapsed,
-        withheld=True,
-    )
-
-
-def encode_clean(exchange: Exchange, cleaner: _Cleaner) -> bytes:
-    """The exchange as one JSON line, checked to hold no credential form."""
-    line = msgspec.json.encode(exchange)
-    if not cleaner.dirty(line.decode()):
-        return line + b"\n"
-    line = msgspec.json.encode(_deep_clean(exchange, cleaner))
-    if not cleaner.dirty(line.decode()):
-        return line + b"\n"
-    line = msgspec.json.encode(_withheld(exchange, cleaner))
-    if cleaner.dirty(line.decode()):  # pragma: no cover - every string above was cleaned
-        line = msgspec.json.encode(
-            Exchange(format=FORMAT, time=exchange.time, method=MASK, path=MASK, withheld=True)
-        )
-    return line + b"\n"
 
 
 # -- the recorder --------------------------------------------------------------------------
@@ -428,7 +305,7 @@ class RecordingTransport:
         elapsed = round(time.perf_counter() - started, 6)
         secrets = list(request.secret_headers.values())
         names = list(request.secret_headers)
-        cleaner = _Cleaner(secrets)
+        cleaner = Cleaner(secrets)
         header_name = names[0] if names else None
         url = URL(request.url)
         exchange = Exchange(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,26 +14,7 @@ from aiohttp.test_utils import TestServer
 
 import storepush
 from storepush import Session
-from storepush._recording import android_info
-from storepush._recording_format import (
-    FORMAT,
-    AndroidInfo,
-    Body,
-    ErrorRecord,
-    Exchange,
-    Part,
-    RequestRecord,
-    ResponseRecord,
-)
 from storepush.emulator._replay import Settings, check_recording, main
-from storepush.emulator._replay_requests import (
-    Identity,
-    IdMap,
-    Samples,
-    action_for,
-    build_request,
-    plan_identities,
-)
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "recordings" / "documented-flows.jsonl"
 
@@ -166,160 +146,6 @@ def test_a_bad_file_exits_2_naming_the_line(
     assert "storepush emulator check-recording" in capsys.readouterr().out
 
 
-# -- what is sent, as what -----------------------------------------------------------------
-
-
-def exchange(
-    status: int | None = 200,
-    *,
-    market: str | None = "bazaar",
-    fp: str | None = "f1",
-    error: ErrorRecord | None = None,
-    withheld: bool = False,
-    parts: list[Part] | None = None,
-    headers: dict[str, str] | None = None,
-    path: str = "/v1/apps/releases/",
-) -> Exchange:
-    body = Body(kind="multipart", parts=parts) if parts is not None else None
-    return Exchange(
-        format=FORMAT,
-        time="t",
-        method="POST",
-        path=path,
-        marketplace=market,
-        credential=fp,
-        credential_header={"bazaar": "CAFEBAZAAR-PISHKHAN-API-SECRET", "bluemind": "api-key"}.get(
-            market or ""
-        ),
-        request=RequestRecord(headers=headers or {}, body=body),
-        response=None if status is None else ResponseRecord(status=status),
-        error=error,
-        withheld=withheld,
-    )
-
-
-@pytest.mark.parametrize(
-    ("recorded", "action"),
-    [
-        (exchange(200), "compare"),
-        (exchange(500), "compare"),
-        (exchange(None, error=ErrorRecord("ConnectError", "refused", sent=False)), "skip"),
-        (exchange(None, error=ErrorRecord("TimeoutError", "idle", sent=True)), "send"),
-        (exchange(None, error=ErrorRecord("CancelledError", "", sent=None)), "send"),
-        (exchange(None), "send"),
-        (exchange(200, withheld=True), "skip"),
-    ],
-)
-def test_action_for(recorded: Exchange, action: str) -> None:
-    assert action_for(recorded)[0] == action
-
-
-APK_PART = Part(
-    name="apk",
-    filename="a.apk",
-    size=9000,
-    android=AndroidInfo(kind="apk", package="com.example.real", version_code=5, abis=["x86"]),
-)
-
-
-@pytest.mark.parametrize(
-    ("exchanges", "expected"),
-    [
-        # a token refused everywhere gets no account; one refused once still does
-        ([exchange(403), exchange(403)], {"f1": (False, "com.example.replay")}),
-        ([exchange(403), exchange(200)], {"f1": (True, "com.example.replay")}),
-        ([exchange(None)], {"f1": (True, "com.example.replay")}),
-        # the package comes from the first recorded APK
-        (
-            [exchange(200), exchange(200, parts=[APK_PART])],
-            {"f1": (True, "com.example.real")},
-        ),
-        # one account per fingerprint and marketplace; no credential, no account
-        (
-            [
-                exchange(200),
-                exchange(200, fp="f2"),
-                exchange(200, market="bluemind", fp="k1"),
-                exchange(200, market=None, fp=None),
-            ],
-            {
-                "f1": (True, "com.example.replay"),
-                "f2": (True, "com.example.replay2"),
-                "k1": (True, "replay-user-1"),
-            },
-        ),
-    ],
-)
-def test_plan_identities(exchanges: list[Exchange], expected: dict[str, tuple[bool, str]]) -> None:
-    planned = plan_identities(exchanges)
-    assert {fp: (i.registered, i.name) for fp, i in planned.items()} == expected
-
-
-def test_ids_are_learned_and_translated() -> None:
-    ids = IdMap()
-    ids.learn({"id": 57, "name": "x", "versions": [{"plugin": "57"}]}, {"id": 1, "name": "x"})
-    ids.learn([{"release_id": 9, "flag": True}], [{"release_id": 3, "flag": False}])
-    ids.learn({"id": True}, {"id": 4})
-    assert ids.ids == {"57": "1", "9": "3"}
-    assert ids.path("/addons/api/plugin/57/") == "/addons/api/plugin/1/"
-    assert ids.path("/addons/api/plugin/58/") == "/addons/api/plugin/58/"
-
-
-def test_samples_carry_the_recorded_metadata(tmp_path: Path) -> None:
-    samples = Samples(tmp_path, max_bytes=4096)
-    data = samples.data(APK_PART, package="com.example.default", key="k")
-    assert samples.data(APK_PART, package="com.example.default", key="k") is data
-    apk = tmp_path / "check.apk"
-    apk.write_bytes(data)
-    info = android_info(apk, "check.apk", None)
-    assert info is not None
-    assert (info.package, info.version_code, info.abis) == ("com.example.real", 5, ["x86"])
-    assert len(data) < 9000
-    bundle = Part(
-        name="aab", filename="b.aab", size=5000, android=AndroidInfo(kind="aab", abis=["arm64-v8a"])
-    )
-    with zipfile.ZipFile(io.BytesIO(samples.data(bundle, package="p", key="b"))) as archive:
-        assert "base/lib/arm64-v8a/libreplay.so" in archive.namelist()
-        assert "base/manifest/AndroidManifest.xml" in archive.namelist()
-    png = samples.data(Part(name="thumbnail", filename="t.png", size=99), package="p", key="t")
-    assert png.startswith(b"\x89PNG")
-    jar = samples.data(Part(name="package", filename="x.jar", size=3000), package="p", key="j")
-    assert zipfile.is_zipfile(io.BytesIO(jar))
-    other = samples.data(Part(name="file", filename="x.bin", size=10**9), package="p", key="o")
-    assert len(other) == 4096
-
-
-def test_requests_are_rebuilt_with_the_replay_credential(tmp_path: Path) -> None:
-    identity = Identity("bluemind", "k1", "replay-bluemind-k1", True, "u")
-    recorded = exchange(
-        201,
-        market="bluemind",
-        fp="k1",
-        path="/addons/api/plugins/",
-        headers={
-            "Accept": "application/json",
-            "api-key": "***",
-            "Cookie": "***",
-            "Content-Length": "10",
-            "Content-Type": "multipart/form-data; boundary=x",
-        },
-        parts=[
-            Part(name="json", json={"api_key": "***", "name": "P"}),
-            Part(name="note", value="a *** b", content_type="text/plain"),
-            Part(name="thumbnail", filename="t.png", content_type="image/png", size=70),
-        ],
-    )
-    outgoing = build_request(recorded, identity, Samples(tmp_path), IdMap(), index=1)
-    assert outgoing.headers == {"Accept": "application/json", "api-key": "replay-bluemind-k1"}
-    parts = list(outgoing.body)  # type: ignore[arg-type]
-    assert json.loads(parts[0][0].decode()) == {"api_key": "replay-bluemind-k1", "name": "P"}
-    assert "Content-Type" not in parts[0][0].headers
-    assert parts[1][0].decode() == "a replay-bluemind-k1 b"
-    assert parts[1][0].headers["Content-Type"] == "text/plain"
-    assert parts[2][0].headers["Content-Type"] == "image/png"
-    assert 'filename="t.png"' in parts[2][0].headers["Content-Disposition"]
-
-
 # -- recordings with holes, and a store that answers otherwise ------------------------------
 
 
@@ -370,3 +196,83 @@ async def _check_in_thread(path: Path) -> Any:
     import asyncio
 
     return await asyncio.to_thread(check_recording, path, Settings())
+
+
+# -- a store with a history ----------------------------------------------------------------
+
+HISTORY_TOKEN = "history-token-5e4d3c2b1a"
+HISTORY_KEY = "history-key-0f1e2d3c4b"
+OTHER_KEY = "history-other-key-99aa88"
+
+
+async def _record_against_a_store_with_history(tmp_path: Path) -> Path:
+    """The live-store situation: releases published and plugins created long before the
+    recording starts (here on an emulator, outside the recording)."""
+    from storepush._samples import make_apk, make_jar
+    from storepush.emulator import Emulator
+
+    package = "com.example.history"
+    store = Emulator(
+        apps={HISTORY_TOKEN: package},
+        users={HISTORY_KEY: "hist", OTHER_KEY: "other"},
+        review_seconds=3600,
+    )
+    record = tmp_path / "history.jsonl"
+    async with store:
+        async with storepush.Session() as before:
+            bazaar = storepush.BazaarClient(
+                HISTORY_TOKEN, base_url=store.bazaar_url, session=before
+            )
+            await bazaar.publish([make_apk(tmp_path / "v1.apk", package=package, version_code=10)])
+            app = store.world.app(HISTORY_TOKEN)
+            store.world.decide(app, "published")
+            await bazaar.publish([make_apk(tmp_path / "v2.apk", package=package, version_code=11)])
+            other = storepush.BlueMindClient(OTHER_KEY, base_url=store.bluemind_url, session=before)
+            await other.create_plugin("Someone else's", "s", "d", "MIT", "i")
+            mine = storepush.BlueMindClient(
+                HISTORY_KEY, base_url=store.bluemind_url, session=before
+            )
+            await mine.create_plugin("Old plugin", "s", "d", "MIT", "i")
+            await mine.add_version("Old plugin", "0.9", "4.x", "old", make_jar(tmp_path / "o.jar"))
+        async with storepush.Session(record=record) as session:
+            bazaar = storepush.BazaarClient(
+                HISTORY_TOKEN, base_url=store.bazaar_url, session=session
+            )
+            result = await bazaar.publish(
+                [make_apk(tmp_path / "v3.apk", package=package, version_code=12)]
+            )
+            assert result.release.committed
+            bluemind = storepush.BlueMindClient(
+                HISTORY_KEY, base_url=store.bluemind_url, session=session
+            )
+            (plugin,) = await bluemind.list_plugins()
+            assert plugin.id == 2
+            await bluemind.get_plugin(plugin.id)
+            await bluemind.add_version(
+                "Old plugin", "1.0", "4.x", "new", make_jar(tmp_path / "n.jar")
+            )
+            await bluemind.get_plugin(plugin.id)
+    return record
+
+
+async def test_the_starting_state_is_seeded_from_the_first_reads(tmp_path: Path) -> None:
+    import asyncio
+
+    record = await _record_against_a_store_with_history(tmp_path)
+    report = await asyncio.to_thread(check_recording, record, Settings())
+    assert report.ok, report.text()
+    assert report.notes == [
+        "com.example.history: seeded the published release the recording read first",
+        "com.example.history: seeded the committed release the recording read first",
+        "replay-user-1: seeded plugin 'Old plugin' (id 2)",
+    ]
+    # recorded plugin 2 is the emulator's plugin 1: the paths were translated
+    assert [o.status for o in report.outcomes if "/plugin/" in o.path] == [200, 200]
+
+    bare = await asyncio.to_thread(check_recording, record, Settings(seed=False))
+    kinds = {d.kind for o in bare.differing for d in o.differences}
+    assert "type" in kinds  # last-published: success recorded, not-exists from an empty store
+    assert "status" in kinds  # GET plugin/2/: 200 recorded, 404 from an empty store
+    code, out = await asyncio.to_thread(run, "--no-seed", str(record))
+    assert code == 1
+    assert "seeded" not in out

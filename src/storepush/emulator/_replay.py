@@ -39,6 +39,7 @@ from ._replay_requests import (
     build_request,
     plan_identities,
 )
+from ._replay_seed import apply_seeds, plan_seeds
 from ._server import Emulator
 
 __all__ = ["Outcome", "Report", "check_recording", "main", "parser"]
@@ -86,6 +87,7 @@ class Report:
     file: str
     outcomes: list[Outcome]
     identities: list[Identity]
+    notes: list[str] = field(default_factory=list)  #: what was seeded (or could not be)
 
     @property
     def differing(self) -> list[Outcome]:
@@ -117,12 +119,14 @@ class Report:
                 }
                 for i in self.identities
             ],
+            "seeded": self.notes,
             "outcomes": [o.to_json() for o in self.outcomes],
         }
 
     def text(self) -> str:
         counts = self.counts()
         lines = [f"{PROG}: {self.file}"]
+        lines.extend(f"  {note}" for note in self.notes)
         for o in self.outcomes:
             if not o.differences and o.action != "sent":
                 continue
@@ -150,6 +154,7 @@ class Settings:
     """How to replay: the comparison's null rule, the sample size cap, the emulator's clocks."""
 
     strict_null: bool = False
+    seed: bool = True
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     review_seconds: float = REVIEW_SECONDS
     bundle_seconds: float = BUNDLE_SECONDS
@@ -188,6 +193,9 @@ async def _replay(
             emulator.add_user(planned.credential, planned.name)
     samples = Samples(max_bytes=settings.max_file_bytes)
     ids = IdMap()
+    notes = (
+        apply_seeds(emulator.world, identities, plan_seeds(exchanges), ids) if settings.seed else []
+    )
     outcomes: list[Outcome] = []
     timeout = aiohttp.ClientTimeout(total=settings.timeout)
     try:
@@ -234,7 +242,7 @@ async def _replay(
                     outcome.said = excerpt(body, 240)
     finally:
         samples.close()
-    return Report(name, outcomes, list(identities.values()))
+    return Report(name, outcomes, list(identities.values()), notes)
 
 
 def check_recording(path: str | Path, settings: Settings | None = None) -> Report:
@@ -262,6 +270,11 @@ def parser() -> argparse.ArgumentParser:
         "--strict-null",
         action="store_true",
         help="count null against a value as a difference (by default it is not)",
+    )
+    p.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="start from an empty emulator, not from the state the recording read first",
     )
     p.add_argument(
         "--max-file-bytes",
@@ -295,6 +308,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return exc.code if isinstance(exc.code, int) else 2
     settings = Settings(
         strict_null=args.strict_null,
+        seed=not args.no_seed,
         max_file_bytes=max(1, args.max_file_bytes),
         review_seconds=args.review_seconds,
         bundle_seconds=args.bundle_seconds,
