@@ -151,23 +151,35 @@ def test_a_bad_file_exits_2_naming_the_line(
 
 def test_unanswered_and_withheld_exchanges_are_not_compared(tmp_path: Path) -> None:
     lines = fixture_lines()[:3]
-    sent = json.loads(json.dumps(lines[0]))
-    sent["response"] = None
-    sent["error"] = {"type": "TimeoutError", "message": "idle", "sent": True}
+    lost = json.loads(json.dumps(lines[0]))
+    lost["response"] = None
+    lost["error"] = {"type": "TimeoutError", "message": "idle", "sent": True}
     never = json.loads(json.dumps(lines[1]))
     never["response"] = None
     never["error"] = {"type": "ConnectError", "message": "refused", "sent": False}
+    throttled = json.loads(json.dumps(lines[2]))
+    throttled["response"]["status"] = 429
     withheld = {**lines[2], "withheld": True}
+    altered = json.loads(json.dumps(lines[2]))
+    altered["response"]["status"] = 404
     path = tmp_path / "holes.jsonl"
-    path.write_text("".join(json.dumps(d) + "\n" for d in [sent, never, withheld, lines[2]]))
+    rows = [lost, never, throttled, withheld, lines[2], altered]
+    path.write_text("".join(json.dumps(d) + "\n" for d in rows))
+
     report = check_recording(path)
-    assert [o.action for o in report.outcomes] == ["sent", "skipped", "skipped", "compared"]
-    assert report.ok
-    assert report.outcomes[0].status == 200
+    assert [o.action for o in report.outcomes] == ["skipped"] * 4 + ["compared"] * 2
+    assert [o.after_unknown for o in report.outcomes] == [None, 1, 1, 1, 1, 1]
     text = report.text()
-    assert "not compared: no answer was recorded (TimeoutError)" in text
+    assert "skipped: no answer was recorded (TimeoutError), so whether it acted is unknown" in text
     assert "skipped: it never reached the server (ConnectError)" in text
-    assert "(3 not compared)" in text
+    assert "skipped: the store throttled it (429): it did not act" in text
+    assert "#6 (line 6) GET /v1/apps/releases/last-uncommitted (after #1, whose outcome" in text
+    assert "(4 not compared)" in text
+
+    sent = check_recording(path, Settings(send_unknown=True))
+    assert [o.action for o in sent.outcomes][:2] == ["sent", "skipped"]
+    assert sent.outcomes[0].status == 200
+    assert "not compared: no answer was recorded" in sent.text()
 
 
 async def test_a_store_answering_otherwise_is_caught(tmp_path: Path, serve: Any) -> None:

@@ -60,19 +60,25 @@ def exchange(
 
 
 @pytest.mark.parametrize(
-    ("recorded", "action"),
+    ("recorded", "plain", "with_unknown"),
     [
-        (exchange(200), "compare"),
-        (exchange(500), "compare"),
-        (exchange(None, error=ErrorRecord("ConnectError", "refused", sent=False)), "skip"),
-        (exchange(None, error=ErrorRecord("TimeoutError", "idle", sent=True)), "send"),
-        (exchange(None, error=ErrorRecord("CancelledError", "", sent=None)), "send"),
-        (exchange(None), "send"),
-        (exchange(200, withheld=True), "skip"),
+        (exchange(200), "compare", "compare"),
+        (exchange(404), "compare", "compare"),
+        (exchange(429), "skip", "skip"),
+        (exchange(500), "skip", "send"),
+        (exchange(504), "skip", "send"),
+        (exchange(None, error=ErrorRecord("ConnectError", "refused", sent=False)), "skip", "skip"),
+        (exchange(None, error=ErrorRecord("TimeoutError", "idle", sent=True)), "skip", "send"),
+        (exchange(None, error=ErrorRecord("CancelledError", "", sent=None)), "skip", "send"),
+        (exchange(None), "skip", "send"),
+        (exchange(200, withheld=True), "skip", "skip"),
     ],
 )
-def test_action_for(recorded: Exchange, action: str) -> None:
-    assert action_for(recorded)[0] == action
+def test_action_for(recorded: Exchange, plain: str, with_unknown: str) -> None:
+    assert action_for(recorded).what == plain
+    sent = action_for(recorded, send_unknown=True)
+    assert sent.what == with_unknown
+    assert sent.unknown == (with_unknown == "send")
 
 
 APK_PART = Part(

@@ -64,6 +64,7 @@ class Outcome:
     status: int | None = None  #: the emulator's status
     differences: list[Difference] = field(default_factory=list)
     said: str = ""  #: an excerpt of the emulator's answer, when it differs
+    after_unknown: int | None = None  #: an earlier exchange, same credential, outcome unknown
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class Outcome:
             "status": self.status,
             "differences": [d.to_json() for d in self.differences],
             "emulator_said": self.said,
+            "after_unknown": self.after_unknown,
         }
 
 
@@ -134,6 +136,8 @@ class Report:
             if not o.differences:
                 lines.append(f"{head}: not compared: {o.reason}")
                 continue
+            if o.after_unknown is not None:
+                head += f" (after #{o.after_unknown}, whose outcome is unknown)"
             lines.append(head)
             lines.extend(f"      {d.message()}" for d in o.differences)
             if o.said:
@@ -155,6 +159,7 @@ class Settings:
 
     strict_null: bool = False
     seed: bool = True
+    send_unknown: bool = False
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     review_seconds: float = REVIEW_SECONDS
     bundle_seconds: float = BUNDLE_SECONDS
@@ -197,15 +202,21 @@ async def _replay(
         apply_seeds(emulator.world, identities, plan_seeds(exchanges), ids) if settings.seed else []
     )
     outcomes: list[Outcome] = []
+    unknown: dict[str | None, int] = {}  # credential -> last exchange whose outcome is unknown
     timeout = aiohttp.ClientTimeout(total=settings.timeout)
     try:
         async with emulator, aiohttp.ClientSession(timeout=timeout) as http:
             for index, (line, exchange) in enumerate(numbered, 1):
                 outcome = Outcome(index, line, exchange.method, exchange.path, "skipped")
                 outcomes.append(outcome)
-                action, outcome.reason = action_for(exchange)
+                action, outcome.reason, unsure = action_for(
+                    exchange, send_unknown=settings.send_unknown
+                )
                 if exchange.response is not None:
                     outcome.recorded_status = exchange.response.status
+                outcome.after_unknown = unknown.get(exchange.credential)
+                if unsure:
+                    unknown[exchange.credential] = index
                 if action == "skip":
                     continue
                 identity = identities.get(exchange.credential or "")
@@ -277,6 +288,12 @@ def parser() -> argparse.ArgumentParser:
         help="start from an empty emulator, not from the state the recording read first",
     )
     p.add_argument(
+        "--send-unknown",
+        action="store_true",
+        help="send (uncompared) the exchanges whose outcome is unknown (a 5xx, a lost answer), "
+        "as if they had acted; by default they are skipped",
+    )
+    p.add_argument(
         "--max-file-bytes",
         type=int,
         default=DEFAULT_MAX_FILE_BYTES,
@@ -309,6 +326,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     settings = Settings(
         strict_null=args.strict_null,
         seed=not args.no_seed,
+        send_unknown=args.send_unknown,
         max_file_bytes=max(1, args.max_file_bytes),
         review_seconds=args.review_seconds,
         bundle_seconds=args.bundle_seconds,

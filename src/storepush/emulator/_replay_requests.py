@@ -2,9 +2,9 @@
 
 What `check-recording` decides before it sends anything, each in one function:
 
-- `action_for`: whether an exchange is sent and compared, sent only (no answer was recorded,
-  but the request may have acted), or skipped (it never reached the server, or its line was
-  withheld).
+- `action_for`: whether an exchange is sent and compared, or skipped: a 429 (the store did
+  not act), a 5xx or a lost answer (whether it acted is unknown; `--send-unknown` sends those,
+  uncompared), a request that never left, a withheld line.
 - `plan_identities`: one emulator app per recorded Pishkhan credential (its package name from
   the recorded APK metadata, else a default) and one user per BlueMind credential. A
   credential every recorded answer refused (401/403: a wrong token) gets no account, so the
@@ -26,7 +26,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import msgspec
@@ -37,6 +37,7 @@ from .._samples import make_aab, make_apk, make_bin, make_jar, make_png
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
+    "Action",
     "IdMap",
     "Identity",
     "Outgoing",
@@ -54,16 +55,39 @@ _FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
-def action_for(exchange: Exchange) -> tuple[str, str]:
-    """`("compare" | "send" | "skip", why)` for one recorded exchange."""
+class Action(NamedTuple):
+    """What to do with one recorded exchange, and why."""
+
+    what: str  #: "compare", "send" (without comparing) or "skip"
+    why: str = ""
+    unknown: bool = False  #: whether the store may or may not have acted on it
+
+
+def action_for(exchange: Exchange, *, send_unknown: bool = False) -> Action:
+    """What to do with one recorded exchange.
+
+    Only answers in which the store decided something are replayed and compared. A 429 did
+    not act (and the emulator replays without quotas); a 5xx or a lost answer may or may not
+    have acted, and the client's own follow-up (a read, a retry) is in the recording anyway,
+    so those are skipped too, unless `send_unknown` says they acted.
+    """
     if exchange.withheld:
-        return "skip", "the line was withheld when it was recorded"
-    if exchange.response is not None:
-        return "compare", ""
-    if exchange.error is not None and exchange.error.sent is False:
-        return "skip", f"it never reached the server ({exchange.error.type})"
-    error = exchange.error.type if exchange.error else "no answer"
-    return "send", f"no answer was recorded ({error}); sent, since it may have acted"
+        return Action("skip", "the line was withheld when it was recorded")
+    response = exchange.response
+    if response is None:
+        error = exchange.error.type if exchange.error else "no answer"
+        if exchange.error is not None and exchange.error.sent is False:
+            return Action("skip", f"it never reached the server ({error})")
+        why = f"no answer was recorded ({error}), so whether it acted is unknown"
+    elif response.status == 429:
+        return Action("skip", "the store throttled it (429): it did not act")
+    elif response.status >= 500:
+        why = f"the store failed ({response.status}), so whether it acted is unknown"
+    else:
+        return Action("compare")
+    if send_unknown:
+        return Action("send", why + "; sent as if it had (--send-unknown)", unknown=True)
+    return Action("skip", why, unknown=True)
 
 
 # -- identities ----------------------------------------------------------------------------
