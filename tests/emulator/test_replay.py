@@ -288,3 +288,37 @@ async def test_the_starting_state_is_seeded_from_the_first_reads(tmp_path: Path)
     code, out = await asyncio.to_thread(run, "--no-seed", str(record))
     assert code == 1
     assert "seeded" not in out
+
+
+async def test_a_recording_made_under_faults_replays_clean(tmp_path: Path) -> None:
+    """Throttles, 5xx before acting and dropped uploads: the recording holds every attempt,
+    and the replay skips what the store did not decide, so the rest matches."""
+    import asyncio
+
+    from storepush import Limits, RateLimit, RetryConfig
+    from storepush._samples import make_apk
+    from storepush.emulator import Emulator, Faults
+
+    tokens = {f"faulty-token-{i}-abcdef": f"com.example.faulty{i}" for i in range(3)}
+    faults = Faults(seed=11, error_rate=0.2, throttle_rate=0.2, drop_rate=0.2, retry_after_ratio=0)
+    record = tmp_path / "faulty.jsonl"
+    retry = RetryConfig(max_attempts=8, backoff_base=0.001, backoff_max=0.005)
+    async with Emulator(apps=tokens, faults=faults, review_seconds=3600) as store:
+        limits = Limits(default=RateLimit(1000, 1000), adaptive=False)
+        async with Session(record=record, retry=retry, limits=limits) as session:
+
+            async def publish(i: int, token: str, package: str) -> None:
+                client = storepush.BazaarClient(token, base_url=store.bazaar_url, session=session)
+                apk = make_apk(tmp_path / f"{i}.apk", package=package, version_code=3)
+                assert (await client.publish([apk])).release.committed
+
+            await asyncio.gather(*(publish(i, t, p) for i, (t, p) in enumerate(tokens.items())))
+    statuses = {
+        json.loads(line)["response"]["status"]
+        for line in record.read_text().splitlines()
+        if json.loads(line)["response"]
+    }
+    assert {429} <= statuses  # faults did happen
+    report = await asyncio.to_thread(check_recording, record, Settings())
+    assert report.ok, report.text()
+    assert report.counts()["not_compared"] > 0
