@@ -21,8 +21,9 @@ from typer.testing import CliRunner
 
 import storepush
 from storepush import Recorder, Request, RetryConfig, Secret, Session, ValidationError
+from storepush import _recording as recording_module
 from storepush._recording import RecordingTransport, active_recorder, android_info, recording
-from storepush._recording_format import FORMAT, load_recording
+from storepush._recording_format import FORMAT, AndroidInfo, load_recording
 from storepush._samples import make_apk, make_jar, make_png
 from storepush.cli import app
 from storepush.emulator import Emulator, EmulatorThread
@@ -437,7 +438,7 @@ def test_android_info(tmp_path: Path) -> None:
     assert (info.kind, info.abis) == ("aab", ["x86_64"])
     broken = tmp_path / "broken.apk"
     broken.write_bytes(b"not a zip")
-    assert android_info(broken, None, None) == storepush._recording_format.AndroidInfo(kind="apk")
+    assert android_info(broken, None, None) == AndroidInfo(kind="apk")
     assert android_info(make_jar(tmp_path / "p.jar"), "p.jar", "application/java-archive") is None
 
 
@@ -495,3 +496,39 @@ def test_cli_record_option(tmp_path: Path) -> None:
         "/v1/apps/releases/last-uncommitted",
     ]
     assert_clean(record, TOKEN)
+
+
+async def test_a_recording_failure_never_fails_the_exchange(
+    tmp_path: Path, serve: Serve, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"type": "success"})
+
+    server = await serve([web.post("/up", ok), web.get("/get", ok)])
+    recorder = Recorder(tmp_path / "rec.jsonl")
+    recorder.close()
+    async with Session(record=recorder) as session:
+        response = await session.request(
+            Request("GET", str(server.make_url("/get")), "x", safe=True),
+            marketplace="t",
+            credential=Secret(TOKEN),
+        )
+    assert response.status == 200
+    assert "could not record GET /get: RuntimeError" in caplog.text
+
+    def broken(*args: object) -> None:
+        raise zipfile.BadZipFile("a surprise")
+
+    monkeypatch.setattr(recording_module, "android_info", broken)
+    apk = apk_with_abis(tmp_path / "a.apk", (), code=1)
+    body = storepush._uploads.UploadBody(
+        [], [storepush._uploads.FilePart("apk", apk, "a.apk", "x")]
+    )
+    async with Session(record=tmp_path / "other.jsonl") as session:
+        response = await session.request(
+            Request("POST", str(server.make_url("/up")), "x", body=body),
+            marketplace="t",
+            credential=Secret(TOKEN),
+        )
+    assert response.status == 200
+    assert "could not record POST /up: BadZipFile" in caplog.text

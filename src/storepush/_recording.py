@@ -303,12 +303,34 @@ class RecordingTransport:
         exc: BaseException | None,
     ) -> None:
         elapsed = round(time.perf_counter() - started, 6)
+        try:
+            cleaner = Cleaner(request.secret_headers.values())
+            exchange = self._exchange(request, built, started_at, response, exc, cleaner)
+            self.recorder.write_line(encode_clean(exchange, cleaner, elapsed=elapsed))
+        except Exception as problem:
+            # The exchange went as it went: a recording that cannot be made must neither fail
+            # it nor hide its own exception.
+            log.warning(
+                "could not record %s %s: %s",
+                request.method,
+                URL(request.url).path,
+                type(problem).__name__,
+            )
+
+    @staticmethod
+    def _exchange(
+        request: Request,
+        built: list[object],
+        started_at: str,
+        response: Response | None,
+        exc: BaseException | None,
+        cleaner: Cleaner,
+    ) -> Exchange:
         secrets = list(request.secret_headers.values())
         names = list(request.secret_headers)
-        cleaner = Cleaner(secrets)
         header_name = names[0] if names else None
         url = URL(request.url)
-        exchange = Exchange(
+        return Exchange(
             format=FORMAT,
             time=started_at,
             method=request.method,
@@ -323,14 +345,7 @@ class RecordingTransport:
             ),
             response=None if response is None else _response(response, cleaner, names),
             error=None if exc is None else _error(exc, cleaner),
-            elapsed=elapsed,
         )
-        try:
-            self.recorder.write_line(encode_clean(exchange, cleaner))
-        except (OSError, RuntimeError) as problem:
-            # The exchange itself went as it went; a recording that cannot be written must
-            # neither fail it nor hide its own exception.
-            log.warning("could not record %s %s: %s", request.method, exchange.path, problem)
 
     async def aclose(self) -> None:
         try:

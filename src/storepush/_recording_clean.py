@@ -139,8 +139,10 @@ def _withheld(exchange: Exchange, cleaner: Cleaner) -> Exchange:
     )
 
 
-def encode_clean(exchange: Exchange, cleaner: Cleaner) -> bytes:
+def encode_clean(exchange: Exchange, cleaner: Cleaner, *, elapsed: float | None = None) -> bytes:
     """The exchange as one JSON line, checked to hold no credential form."""
+    if elapsed is not None:
+        exchange.elapsed = elapsed
     line = msgspec.json.encode(exchange)
     if not cleaner.dirty(line.decode()):
         return line + b"\n"
