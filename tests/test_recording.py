@@ -521,9 +521,7 @@ async def test_a_recording_failure_never_fails_the_exchange(
 
     monkeypatch.setattr(recording_module, "android_info", broken)
     apk = apk_with_abis(tmp_path / "a.apk", (), code=1)
-    body = storepush._uploads.UploadBody(
-        [], [storepush._uploads.FilePart("apk", apk, "a.apk", "x")]
-    )
+    body = UploadBody([], [FilePart("apk", apk, "a.apk", "x")])
     async with Session(record=tmp_path / "other.jsonl") as session:
         response = await session.request(
             Request("POST", str(server.make_url("/up")), "x", body=body),
