@@ -25,6 +25,7 @@ from storepush import _recording as recording_module
 from storepush._recording import RecordingTransport, active_recorder, android_info, recording
 from storepush._recording_format import FORMAT, AndroidInfo, load_recording
 from storepush._samples import make_apk, make_jar, make_png
+from storepush._uploads import FilePart, UploadBody
 from storepush.cli import app
 from storepush.emulator import Emulator, EmulatorThread
 
