@@ -300,40 +300,44 @@ def echo_routes(header: str) -> list[web.RouteDef]:
     ]
 
 
-@pytest.mark.parametrize("secret", AWKWARD, ids=lambda s: s[:12])
-async def test_echoed_credentials_never_reach_the_file(
-    secret: str, tmp_path: Path, serve: Serve
-) -> None:
-    server = await serve(echo_routes("CAFEBAZAAR-PISHKHAN-API-SECRET"))
-    record = tmp_path / "rec.jsonl"
+async def record_refused(marketplace: str, secret: str, serve: Serve, record: Path) -> Any:
+    """One refused call to the echoing server, recorded; the recorded line."""
+    header = "api-key" if marketplace == "bluemind" else "CAFEBAZAAR-PISHKHAN-API-SECRET"
+    server = await serve(echo_routes(header))
     async with Session(record=record) as session:
-        bazaar = storepush.BazaarClient(
-            secret, base_url=str(server.make_url("/v1")), session=session
-        )
-        with pytest.raises(storepush.PermissionDeniedError):
-            await bazaar.last_published()
+        if marketplace == "bluemind":
+            bluemind = storepush.BlueMindClient(
+                secret, base_url=str(server.make_url("")), session=session
+            )
+            with pytest.raises(storepush.PermissionDeniedError):
+                await bluemind.create_plugin("P", "s", "d", "MIT", "i")
+        else:
+            bazaar = storepush.BazaarClient(
+                secret, base_url=str(server.make_url("/v1")), session=session
+            )
+            with pytest.raises(storepush.PermissionDeniedError):
+                await bazaar.last_published()
     assert_clean(record, secret)
     (line,) = lines_of(record)
     assert line["response"]["status"] == 403
     assert line["response"]["headers"]["Set-Cookie"] == "***"
-    assert line["response"]["headers"]["CAFEBAZAAR-PISHKHAN-API-SECRET"] == "***"
+    assert line["response"]["headers"][header] == "***"
     assert line["credential"] == Secret(secret).fingerprint
+    return line
+
+
+@pytest.mark.parametrize("secret", AWKWARD, ids=lambda s: s[:12])
+async def test_echoed_credentials_never_reach_the_file(
+    secret: str, tmp_path: Path, serve: Serve
+) -> None:
+    await record_refused("bazaar", secret, serve, tmp_path / "rec.jsonl")
 
 
 @pytest.mark.parametrize("secret", AWKWARD[:4], ids=lambda s: s[:12])
 async def test_an_api_key_inside_the_form_never_reaches_the_file(
     secret: str, tmp_path: Path, serve: Serve
 ) -> None:
-    server = await serve(echo_routes("api-key"))
-    record = tmp_path / "rec.jsonl"
-    async with Session(record=record) as session:
-        bluemind = storepush.BlueMindClient(
-            secret, base_url=str(server.make_url("")), session=session
-        )
-        with pytest.raises(storepush.PermissionDeniedError):
-            await bluemind.create_plugin("P", "s", "d", "MIT", "i")
-    assert_clean(record, secret)
-    (line,) = lines_of(record)
+    line = await record_refused("bluemind", secret, serve, tmp_path / "rec.jsonl")
     assert line["request"]["body"]["parts"][0]["json"]["api_key"] == "***"
 
 
