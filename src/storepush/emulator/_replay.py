@@ -305,12 +305,14 @@ def parser() -> argparse.ArgumentParser:
         "--review-seconds",
         type=float,
         default=REVIEW_SECONDS,
+        metavar="SECONDS",
         help="the emulator's review time; long by default, as on the live store",
     )
     p.add_argument(
         "--bundle-seconds",
         type=float,
         default=BUNDLE_SECONDS,
+        metavar="SECONDS",
         help="the emulator's bundle processing time; 0 by default (a recording has waited)",
     )
     return p
