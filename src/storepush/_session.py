@@ -217,7 +217,7 @@ class Session:
     ``http=`` to use an `aiohttp.ClientSession` of your own: storepush uses it and never
     closes it. ``verify_tls`` can be turned off only by passing it explicitly.
     `record=` (a path, or a [Recorder][storepush.Recorder] to share) appends every exchange
-    to a JSON-lines file, credentials removed: see the guide's "Recording exchanges" page.
+    to a JSON-lines file, credentials removed (the guide's "Recording and replay" page).
     """
 
     def __init__(
