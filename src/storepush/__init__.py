@@ -41,6 +41,7 @@ from ._errors import (
 from ._exports import public_module as _public_module
 from ._http import AiohttpTransport, Request, Response, Transport
 from ._limiter import LimiterStats, Limits, RateLimit, TokenBucket
+from ._recording import Recorder
 from ._retry import RetryBudget, RetryConfig
 from ._secrets import Secret, SecretWhitespaceWarning
 from ._session import Session, SessionStats
@@ -82,6 +83,7 @@ __all__ = [
     "PublishResult",
     "RateLimit",
     "RateLimitError",
+    "Recorder",
     "Remedy",
     "Request",
     "RequestOptions",

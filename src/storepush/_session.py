@@ -14,6 +14,7 @@ carries those decisions out.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import ssl
 import time
@@ -34,6 +35,7 @@ from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_c
 from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
 from ._outcome import MAX_REDIRECTS, REDIRECTS, Outcome, Verdict, judge_answer, judge_failure
 from ._outcome import redirect_target as redirect_target
+from ._recording import Recorder, install
 from ._retry import RetryBudget, RetryConfig, backoff_delay, stop_reason
 from ._scrub import get_logger
 from ._secrets import Secret
@@ -236,6 +238,8 @@ class Session:
     `http=` to use an `aiohttp.ClientSession` of your own: storepush uses it and never closes
     it. `verify_tls` can be turned off only by passing it explicitly. `coordination` hands
     out the per-app leases publishes hold (default: a `flock` per app on this host).
+    `record=` (a path, or a [Recorder][storepush.Recorder] to share) appends every exchange
+    to a JSON-lines file, credentials removed (the guide's "Recording and replay" page).
     """
 
     def __init__(
@@ -254,6 +258,7 @@ class Session:
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         coordination: Coordinator | None = None,
+        record: str | os.PathLike[str] | Recorder | None = None,
     ) -> None:
         if http is not None and transport is not None:
             raise ValueError("pass http= or transport=, not both")
@@ -264,6 +269,9 @@ class Session:
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
             verify_tls=verify_tls,
+        )
+        self._transport, self._owns_transport = install(
+            self._transport, record, owns_transport=self._owns_transport
         )
         self.retry = retry or RetryConfig()
         self.budget = budget or RetryBudget()

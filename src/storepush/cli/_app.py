@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .._config import BAZAAR_BASE_URL, BLUEMIND_BASE_URL
+from .._errors import ValidationError
+from .._recording import recording
 from .._version import __version__
 from ..emulator.__main__ import main as emulator_main
 from ._batch import BatchReport, run_batch
@@ -52,9 +54,22 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            metavar="FILE",
+            help="Append every HTTP exchange to FILE as JSON lines (credentials removed).",
+        ),
+    ] = None,
 ) -> None:
     """storepush: exit codes are 0 (done), 1 (the store refused or failed), 2 (bad input)."""
     ctx.obj = Output(json_mode=json_mode, verbose=verbose)
+    if record is not None:
+        try:
+            ctx.with_resource(recording(record))
+        except ValidationError as exc:
+            raise typer.BadParameter(exc.problem, param_hint="--record") from None
 
 
 def _summary_table(report: BatchReport) -> Table:
