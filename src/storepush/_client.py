@@ -42,18 +42,20 @@ class BaseClient:
         limits: Limits | None = None,
         timeouts: Timeouts | None = None,
         verify_tls: bool | ssl.SSLContext = True,
+        proxy: str | Secret | None = None,
     ) -> None:
         self._credential = credential
         self._base_url = check_base_url(base_url, allow_insecure=allow_insecure_http)
         self._base = str(self._base_url)
-        if session is not None and (retry or limits or timeouts or verify_tls is not True):
+        configures_session = retry or limits or timeouts or verify_tls is not True
+        if session is not None and (configures_session or proxy is not None):
             raise ValueError(
-                "retry=, limits=, timeouts= and verify_tls= configure a new session; "
+                "retry=, limits=, timeouts=, verify_tls= and proxy= configure a new session; "
                 "with session= set them on that Session instead"
             )
         self._owns_session = session is None
         self._session = session or Session(
-            retry=retry, limits=limits, timeouts=timeouts, verify_tls=verify_tls
+            retry=retry, limits=limits, timeouts=timeouts, verify_tls=verify_tls, proxy=proxy
         )
 
     @property

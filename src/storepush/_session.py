@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import ssl
 import time
@@ -36,6 +37,7 @@ from ._errors import (
 )
 from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_close
 from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
+from ._proxy import PROXY_AUTH_HINT, proxy_routes
 from ._retry import (
     Decision,
     RetryBudget,
@@ -214,6 +216,11 @@ class Session:
     Use it as ``async with storepush.Session() as session:`` and pass it to each client. Pass
     ``http=`` to use an :class:`aiohttp.ClientSession` of your own: storepush uses it and never
     closes it. ``verify_tls`` can be turned off only by passing it explicitly.
+
+    `proxy` (`http://[user:password@]host:port`, a string or a `Secret`) sends every request
+    through that forward proxy. Without it, the command line's `--proxy` applies, else the
+    environment's `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`, read when the session
+    is made. Proxy credentials are secrets: never shown, scrubbed from every message.
     """
 
     def __init__(
@@ -228,12 +235,15 @@ class Session:
         max_connections: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         verify_tls: bool | ssl.SSLContext = True,
+        proxy: str | Secret | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
         if http is not None and transport is not None:
             raise ValueError("pass http= or transport=, not both")
+        if proxy is not None and transport is not None:
+            raise ValueError("proxy= configures storepush's own transport: not with transport=")
         self._owns_transport = transport is None
         self._transport: Transport = transport or AiohttpTransport(
             http,
@@ -241,6 +251,7 @@ class Session:
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
             verify_tls=verify_tls,
+            proxies=proxy_routes(proxy, os.environ),
         )
         self.retry = retry or RetryConfig()
         self.budget = budget or RetryBudget()
@@ -388,7 +399,7 @@ class Session:
             log.debug("%s %s -> %d in %.3fs", method, url, status, self._clock() - started)
         if status < 300:
             return response
-        hint = (call.hints or {}).get(status, "")
+        hint = (call.hints or {}).get(status) or (PROXY_AUTH_HINT if status == 407 else "")
         if status in _REDIRECTS:
             raise APIError(
                 f"redirect to {response.headers.get('location')!r} not followed "

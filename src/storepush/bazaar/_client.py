@@ -111,6 +111,7 @@ class BazaarClient(BaseClient):
         limits: Limits | None = None,
         timeouts: Timeouts | None = None,
         verify_tls: bool | ssl.SSLContext = True,
+        proxy: str | Secret | None = None,
     ) -> None:
         super().__init__(
             as_secret(token, field="token"),
@@ -121,6 +122,7 @@ class BazaarClient(BaseClient):
             limits=limits,
             timeouts=timeouts,
             verify_tls=verify_tls,
+            proxy=proxy,
         )
 
     # -- plumbing ---------------------------------------------------------------------------

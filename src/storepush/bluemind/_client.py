@@ -86,6 +86,7 @@ class BlueMindClient(BaseClient):
         limits: Limits | None = None,
         timeouts: Timeouts | None = None,
         verify_tls: bool | ssl.SSLContext = True,
+        proxy: str | Secret | None = None,
     ) -> None:
         super().__init__(
             as_secret(api_key, field="api_key"),
@@ -96,6 +97,7 @@ class BlueMindClient(BaseClient):
             limits=limits,
             timeouts=timeouts,
             verify_tls=verify_tls,
+            proxy=proxy,
         )
 
     @staticmethod

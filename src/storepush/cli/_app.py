@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .._config import BAZAAR_BASE_URL, BLUEMIND_BASE_URL
+from .._proxy import ambient_proxy
 from .._version import __version__
 from ..emulator.__main__ import main as emulator_main
 from ._batch import BatchReport, run_batch
@@ -36,6 +37,7 @@ app.add_typer(bazaar_app, name="bazaar")
 app.add_typer(bluemind_app, name="bluemind")
 
 _GLOBAL_FLAGS = ("--json", "-v", "--verbose")
+PROXY_ENV = "STOREPUSH_PROXY"
 
 
 def _version(value: bool) -> None:
@@ -52,9 +54,20 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    proxy: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy",
+            metavar="URL",
+            envvar=PROXY_ENV,
+            help="Send every request through this proxy: http://host:port, or "
+            "http://user:password@host:port (otherwise HTTPS_PROXY, HTTP_PROXY, NO_PROXY apply).",
+        ),
+    ] = None,
 ) -> None:
     """storepush: exit codes are 0 (done), 1 (the store refused or failed), 2 (bad input)."""
     ctx.obj = Output(json_mode=json_mode, verbose=verbose)
+    ctx.with_resource(ambient_proxy(proxy))  # every session this command makes uses it
 
 
 def _summary_table(report: BatchReport) -> Table:
