@@ -61,8 +61,7 @@ FORBIDDEN_HINT = (
     "wrong or revoked: create a new one on the app's 'Pishkhan API' page; (2) whitespace inside "
     "the token (storepush strips it around the token, never inside); (3) the store refuses some "
     "networks with the same answer, as reported for GitHub-hosted runners: try from another "
-    "network (through a proxy: proxy=, --proxy or HTTPS_PROXY; or a self-hosted runner). "
-    "BazaarClient.check_access() checks the token without changing anything."
+    "network. BazaarClient.check_access() checks the token without changing anything."
 )
 
 
