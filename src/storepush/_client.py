@@ -55,6 +55,7 @@ class BaseClient:
         limits: Limits | None = None,
         timeouts: Timeouts | None = None,
         verify_tls: bool | ssl.SSLContext = True,
+        proxy: str | Secret | None = None,
     ) -> None:
         self._credential = self._resolve_credential(credential)
         from_env = None if base_url else os.environ.get(self._base_url_env)
@@ -62,15 +63,16 @@ class BaseClient:
         field = self._base_url_env if from_env else "base_url"
         self._base_url = check_base_url(url, field=field, allow_insecure=allow_insecure_http)
         self._base = str(self._base_url)
-        if session is not None and (retry or limits or timeouts or verify_tls is not True):
+        configures_session = retry or limits or timeouts or verify_tls is not True
+        if session is not None and (configures_session or proxy is not None):
             raise ValidationError(
                 "session",
-                "retry=, limits=, timeouts= and verify_tls= configure a new session",
+                "retry=, limits=, timeouts=, verify_tls= and proxy= configure a new session",
                 "with session= set them on that Session instead",
             )
         self._owns_session = session is None
         self._session = session or Session(
-            retry=retry, limits=limits, timeouts=timeouts, verify_tls=verify_tls
+            retry=retry, limits=limits, timeouts=timeouts, verify_tls=verify_tls, proxy=proxy
         )
 
     @classmethod

@@ -41,6 +41,7 @@ from ._errors import (
     TimeoutError,
     TransportError,
 )
+from ._proxy import ProxyRoutes
 from ._secrets import Secret
 from ._version import __version__
 
@@ -216,7 +217,9 @@ class AiohttpTransport:
         max_connections: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         verify_tls: bool | ssl.SSLContext = True,
+        proxies: ProxyRoutes | None = None,
     ) -> None:
+        self._proxies = proxies or ProxyRoutes()
         self._http = http
         self._owns_http = http is None
         self.timeouts = timeouts or Timeouts()
@@ -246,6 +249,8 @@ class AiohttpTransport:
         http = self._session()
         data = request.body() if callable(request.body) else request.body
         method, url = request.method, request.url
+        headers = request.wire_headers()
+        proxy, proxy_headers = self._proxies.apply(url, headers)
         watchdog = Watchdog(self.timeouts)
         token = CURRENT_WATCHDOG.set(watchdog)
         try:
@@ -257,14 +262,22 @@ class AiohttpTransport:
                     method,
                     url,
                     data=data,
-                    headers=request.wire_headers(),
+                    headers=headers,
                     allow_redirects=False,
                     timeout=self.timeout,
                     ssl=self._ssl,
                     auto_decompress=False,
+                    proxy=proxy,
+                    proxy_headers=proxy_headers,
                 ) as resp:
                     body = await self._read_capped(resp, method, url)
                     return Response(resp.status, resp.headers, body, method, url)
+        except aiohttp.ClientHttpProxyError as exc:
+            if exc.status != 407:
+                raise _map_error(exc, method, url) from exc
+            # The proxy refused the tunnel's credentials: an answer like a plain-HTTP proxy's
+            # 407, which is final (nothing reached the server; repeating cannot help).
+            return Response(407, exc.headers or {}, b"", method, url)
         except BuiltinTimeoutError as exc:
             if isinstance(exc, aiohttp.ClientError):
                 raise _map_error(exc, method, url) from exc
@@ -336,6 +349,13 @@ def _integrity_cause(exc: BaseException) -> IntegrityError | None:
 
 def _map_error(exc: BaseException, method: str, url: str) -> TransportError:
     """storepush's error for an aiohttp failure; `sent` errs on the side of "maybe sent"."""
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the CONNECT failed: nothing was sent
+        reason = f"the proxy refused the tunnel: {exc.status} {exc.message}"
+        return ConnectError(reason, method=method, url=url, sent=False)
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return ConnectError(
+            f"cannot connect to the proxy: {exc.os_error}", method=method, url=url, sent=False
+        )
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return TimeoutError("timed out while connecting", method=method, url=url, sent=False)
     if isinstance(exc, aiohttp.ClientConnectorError):

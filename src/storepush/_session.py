@@ -33,6 +33,7 @@ from ._coordination import Coordinator, LocalCoordinator
 from ._errors import BuiltinTimeoutError, TimeoutError, TransportError
 from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_close
 from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
+from ._proxy import PROXY_AUTH_HINT, proxy_routes
 from ._outcome import MAX_REDIRECTS, REDIRECTS, Outcome, Verdict, judge_answer, judge_failure
 from ._outcome import redirect_target as redirect_target
 from ._recording import Recorder, install
@@ -240,6 +241,11 @@ class Session:
     out the per-app leases publishes hold (default: a `flock` per app on this host).
     `record=` (a path, or a [Recorder][storepush.Recorder] to share) appends every exchange
     to a JSON-lines file, credentials removed (the guide's "Recording and replay" page).
+
+    `proxy` (`http://[user:password@]host:port`, a string or a `Secret`) sends every request
+    through that forward proxy. Without it, the command line's `--proxy` applies, else the
+    environment's `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`, read when the session
+    is made. Proxy credentials are secrets: never shown, scrubbed from every message.
     """
 
     def __init__(
@@ -254,6 +260,7 @@ class Session:
         max_connections: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         verify_tls: bool | ssl.SSLContext = True,
+        proxy: str | Secret | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -262,6 +269,8 @@ class Session:
     ) -> None:
         if http is not None and transport is not None:
             raise ValueError("pass http= or transport=, not both")
+        if proxy is not None and transport is not None:
+            raise ValueError("proxy= configures storepush's own transport: not with transport=")
         self._owns_transport = transport is None
         self._transport: Transport = transport or AiohttpTransport(
             http,
@@ -269,6 +278,7 @@ class Session:
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
             verify_tls=verify_tls,
+            proxies=proxy_routes(proxy, os.environ),
         )
         self._transport, self._owns_transport = install(
             self._transport, record, owns_transport=self._owns_transport
@@ -398,7 +408,7 @@ class Session:
                 method=method,
                 url=url,
                 safe=call.safe,
-                hint=(call.hints or {}).get(status, ""),
+                hint=(call.hints or {}).get(status) or (PROXY_AUTH_HINT if status == 407 else ""),
                 redirects_followed=followed,
             )
         return self._carry_out(call, outcome)

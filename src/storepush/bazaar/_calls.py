@@ -92,6 +92,7 @@ class BazaarAPI(BaseClient):
         limits: Limits | None = None,
         timeouts: Timeouts | None = None,
         verify_tls: bool | ssl.SSLContext = True,
+        proxy: str | Secret | None = None,
     ) -> None:
         super().__init__(
             token,
@@ -102,6 +103,7 @@ class BazaarAPI(BaseClient):
             limits=limits,
             timeouts=timeouts,
             verify_tls=verify_tls,
+            proxy=proxy,
         )
 
     async def _last(self, endpoint: Endpoint, options: RequestOptions | None) -> Release | None:

@@ -73,6 +73,7 @@ class BlueMindAPI(BaseClient):
         limits: Limits | None = None,
         timeouts: Timeouts | None = None,
         verify_tls: bool | ssl.SSLContext = True,
+        proxy: str | Secret | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -83,6 +84,7 @@ class BlueMindAPI(BaseClient):
             limits=limits,
             timeouts=timeouts,
             verify_tls=verify_tls,
+            proxy=proxy,
         )
 
     # -- reads ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from .._config import BAZAAR_BASE_URL, BLUEMIND_BASE_URL
 from .._errors import ValidationError
+from .._proxy import ambient_proxy
 from .._recording import recording
 from .._version import __version__
 from ..emulator.__main__ import main as emulator_main
@@ -37,6 +38,7 @@ app = typer.Typer(
 app.add_typer(bazaar_app, name="bazaar")
 app.add_typer(bluemind_app, name="bluemind")
 
+PROXY_ENV = "STOREPUSH_PROXY"
 _GLOBAL_FLAGS = ("--json", "-v", "--verbose")
 
 
@@ -62,6 +64,16 @@ def root(
             help="Append every HTTP exchange to FILE as JSON lines (credentials removed).",
         ),
     ] = None,
+    proxy: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy",
+            metavar="URL",
+            envvar=PROXY_ENV,
+            help="Send every request through this proxy: http://host:port, or "
+            "http://user:password@host:port (otherwise HTTPS_PROXY, HTTP_PROXY, NO_PROXY apply).",
+        ),
+    ] = None,
 ) -> None:
     """storepush: exit codes are 0 (done), 1 (the store refused or failed), 2 (bad input)."""
     ctx.obj = Output(json_mode=json_mode, verbose=verbose)
@@ -70,6 +82,7 @@ def root(
             ctx.with_resource(recording(record))
         except ValidationError as exc:
             raise typer.BadParameter(exc.problem, param_hint="--record") from None
+    ctx.with_resource(ambient_proxy(proxy))  # every session this command makes uses it
 
 
 def _summary_table(report: BatchReport) -> Table:
