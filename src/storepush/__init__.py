@@ -38,6 +38,7 @@ from ._errors import (
     VersionExistsError,
     WorkflowError,
 )
+from ._events import Event, OnEvent
 from ._exports import public_module as _public_module
 from ._http import AiohttpTransport, Request, Response, Transport
 from ._limiter import LimiterStats, Limits, RateLimit, TokenBucket
@@ -66,6 +67,7 @@ __all__ = [
     "Coordinator",
     "DecodeError",
     "DraftExistsError",
+    "Event",
     "FileChangedError",
     "IntegrityError",
     "Lease",
@@ -74,6 +76,7 @@ __all__ = [
     "LocalCoordinator",
     "NoCoordinator",
     "NotFoundError",
+    "OnEvent",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "PluginSpec",

@@ -33,9 +33,9 @@ from ._coordination import Coordinator, LocalCoordinator
 from ._errors import BuiltinTimeoutError, TimeoutError, TransportError
 from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_close
 from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
-from ._proxy import PROXY_AUTH_HINT, proxy_routes
 from ._outcome import MAX_REDIRECTS, REDIRECTS, Outcome, Verdict, judge_answer, judge_failure
 from ._outcome import redirect_target as redirect_target
+from ._proxy import PROXY_AUTH_HINT, proxy_routes
 from ._recording import Recorder, install
 from ._retry import RetryBudget, RetryConfig, backoff_delay, stop_reason
 from ._scrub import get_logger

@@ -7,12 +7,13 @@ once, `_publish.py`), the waits (`_wait.py`) and `check_access`. Nothing below i
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, overload
 
 from .._coordination import IfBusy
 from .._errors import PermissionDeniedError, ValidationError
+from .._events import Event, OnEvent
 from .._uploads import ProgressCallback
 from ._calls import FORBIDDEN_HINT, BazaarAPI
 from ._models import Bundle, Release
@@ -85,7 +86,7 @@ class BazaarClient(BazaarAPI):
         if_busy: IfBusy = ...,
         busy_timeout: float = ...,
         progress: ProgressCallback | None = ...,
-        on_event: Callable[[str], None] | None = ...,
+        on_event: OnEvent | None = ...,
         dry_run: Literal[False] = ...,
         journal: DraftJournal | None = ...,
     ) -> PublishResult: ...
@@ -106,7 +107,7 @@ class BazaarClient(BazaarAPI):
         if_busy: IfBusy = ...,
         busy_timeout: float = ...,
         progress: ProgressCallback | None = ...,
-        on_event: Callable[[str], None] | None = ...,
+        on_event: OnEvent | None = ...,
         dry_run: Literal[True],
         journal: DraftJournal | None = ...,
     ) -> PublishPlan: ...
@@ -127,7 +128,7 @@ class BazaarClient(BazaarAPI):
         if_busy: IfBusy = ...,
         busy_timeout: float = ...,
         progress: ProgressCallback | None = ...,
-        on_event: Callable[[str], None] | None = ...,
+        on_event: OnEvent | None = ...,
         dry_run: bool,
         journal: DraftJournal | None = ...,
     ) -> PublishResult | PublishPlan: ...
@@ -147,7 +148,7 @@ class BazaarClient(BazaarAPI):
         if_busy: IfBusy = "wait",
         busy_timeout: float = 1800.0,
         progress: ProgressCallback | None = None,
-        on_event: Callable[[str], None] | None = None,
+        on_event: OnEvent | None = None,
         dry_run: bool = False,
         journal: DraftJournal | None = None,
     ) -> PublishResult | PublishPlan:
@@ -194,8 +195,12 @@ class BazaarClient(BazaarAPI):
         def waiting(seconds: float, holder: str) -> None:
             if on_event is not None:
                 on_event(
-                    f"another publish of this app is running ({holder}); waiting for it "
-                    f"(up to {wait_up_to:.0f}s)"
+                    Event(
+                        "waiting-for-lease",
+                        f"another publish of this app is running ({holder}); waiting for it "
+                        f"(up to {wait_up_to:.0f}s)",
+                        seconds=wait_up_to,
+                    )
                 )
 
         lease = await self.session.coordination.acquire(

@@ -13,11 +13,11 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -29,6 +29,7 @@ from .._errors import (
     VersionCodeError,
     WorkflowError,
 )
+from .._events import Event, OnEvent, Phase
 from .._scrub import get_logger
 from .._session import track_calls
 from .._settle import Ambiguous, Settled, settle
@@ -65,6 +66,7 @@ __all__ = [
 ]
 
 log = get_logger("storepush.bazaar")
+T = TypeVar("T")
 
 DraftPolicy = Literal["fail", "reuse", "replace"]
 DraftAction = Literal["created", "resumed", "adopted", "reused", "replaced"]
@@ -209,6 +211,24 @@ async def _contest_pause() -> None:
     await asyncio.sleep(CONTEST_PAUSE)
 
 
+#: On an interrupt (Ctrl-C, SIGTERM), a commit already sent may take this long to finish,
+#: so that the run can tell whether it landed.
+COMMIT_GRACE = 10.0
+
+
+async def _finish_on_interrupt(call: Coroutine[Any, Any, T], grace: float) -> T:
+    """Await `call`; if the caller is cancelled meanwhile, give `call` up to `grace` seconds
+    to finish before the cancellation goes on (a commit half-sent is worse than a late stop)."""
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            task.cancel()
+        raise
+
+
 class _Recheck(Exception):
     """Internal: the draft changed under an upload or commit; read it again and re-judge."""
 
@@ -258,7 +278,7 @@ class Publisher:
         policy: DraftPolicy = "fail",
         journal: DraftJournal | None = None,
         progress: ProgressCallback | None = None,
-        on_event: Callable[[str], None] | None = None,
+        on_event: OnEvent | None = None,
         clock: Callable[[], float] = time.monotonic,
         pause: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -305,10 +325,10 @@ class Publisher:
             file = self.files[index]
             file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
 
-    def _event(self, text: str) -> None:
+    def _event(self, phase: Phase, text: str, **extra: Any) -> None:
         log.info("%s", text)
         if self._on_event is not None:
-            self._on_event(text)
+            self._on_event(Event(phase, text, **extra))
 
     def _settled(self) -> None:
         self.reconciled += 1
@@ -385,7 +405,7 @@ class Publisher:
 
     async def _run(self) -> PublishResult:
         while True:
-            self._event("checking the store's state")
+            self._event("checking", "checking the store's state")
             draft, committed, published = await self._read_start()
             start = judge_start(
                 draft=draft,
@@ -416,7 +436,7 @@ class Publisher:
                     self.action = _ACTIONS[start.role]
                     self.foreign = [p for p in start.release.packages if p.sha1 in self.accepted]
                     early = None
-                    self._event(f"using the draft ({self.action})")
+                    self._event("using-draft", f"using the draft found ({self.action})")
                 if early is not None:
                     return early
                 return await self._fill_and_commit()
@@ -427,7 +447,7 @@ class Publisher:
                         "another publisher keeps changing this app's draft; stopped after "
                         f"{self.restarts} attempts, nothing of this build was committed"
                     ) from None
-                self._event("starting again: the draft changed under this run")
+                self._event("restarting", "starting again: the draft changed under this run")
             except StorePushError as exc:
                 await self._clean_up_after(exc)
                 raise
@@ -438,7 +458,7 @@ class Publisher:
         """Create our draft; `None` to go on, or the result when there is nothing to do."""
         if self.journal is not None:
             self.journal.creating()
-        self._event("creating the draft")
+        self._event("creating", "creating the draft")
         found: list[Release] = []
 
         async def act() -> tuple[Release, Role]:
@@ -511,7 +531,7 @@ class Publisher:
             return
         try:
             if await self._delete_ours():
-                self._event("deleted the draft this run created")
+                self._event("cleaning-up", "deleted the draft this run created")
         except StorePushError as cleanup:  # the original error is what the caller must see
             log.warning("could not delete this run's draft after a failure: %s", cleanup)
 
@@ -552,7 +572,9 @@ class Publisher:
     async def _contested(self, foreign: Sequence[Package]) -> None:
         what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in foreign)
         if on_contested(self.role, self.restarts):
-            self._event(f"another build's package ({what}) is in our draft: starting it again")
+            self._event(
+                "restarting", f"another build's package ({what}) is in our draft: starting again"
+            )
             await self._delete_ours(contested=True)
             # While there is no draft, whatever the other publisher has already sent (an
             # upload, a commit) fails harmlessly instead of reaching our next draft.
@@ -565,7 +587,13 @@ class Publisher:
 
     async def _upload(self, index: int) -> None:
         apk, file = self.apks[index], self.files[index]
-        self._event(f"uploading {index + 1} of {len(self.apks)}: {apk.path.name}")
+        self._event(
+            "uploading",
+            f"uploading {index + 1} of {len(self.apks)}: {apk.path.name}",
+            file=apk.path.name,
+            index=index + 1,
+            total=len(self.apks),
+        )
 
         async def act() -> Package:
             return await self.api.upload_apk(apk, progress=self._tracked())
@@ -601,7 +629,13 @@ class Publisher:
         if status is not None and status.sha1 and file.sha1 is None:
             file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
         if status is None or (status.sha1 or "").lower() != file.sha1:
-            self._event(f"uploading the app bundle {bundle.aab.name}")
+            self._event(
+                "uploading",
+                f"uploading the app bundle {bundle.aab.name}",
+                file=bundle.aab.name,
+                index=1,
+                total=1,
+            )
 
             async def act() -> Bundle:
                 answer, warnings = await api.upload_aab(bundle, progress=self._tracked())
@@ -623,7 +657,7 @@ class Publisher:
             )
             file.sha1 = (status.sha1 or "").lower() or file.sha1
         if status.state in (None, "U"):
-            self._event(f"uploading the signer's file {bundle.signer.name}")
+            self._event("uploading", f"uploading the signer's file {bundle.signer.name}")
 
             async def send_bin() -> Bundle:
                 return await api.upload_bin(bundle)
@@ -640,7 +674,7 @@ class Publisher:
                 what="upload the bundle's .bin",
                 on_settle=self._settled,
             )
-        self._event("waiting for the store to process the bundle")
+        self._event("processing", "waiting for the store to process the bundle")
         await wait_for_bundle(api, clock=self._clock)
         # The store makes the release's package from the bundle. The emulator gives it the
         # .aab's SHA-1; should the live store not, the package with the bundle's version code
@@ -665,11 +699,11 @@ class Publisher:
                 file.sha1 = made[0].sha1
 
     async def _commit(self) -> PublishResult:
-        self._event("committing (sending for review)")
+        self._event("committing", "committing (sending for review)")
         ours = self.ours()
 
         async def act() -> Release:
-            return await self.api.commit(self.fields)
+            return await _finish_on_interrupt(self.api.commit(self.fields), COMMIT_GRACE)
 
         async def probe() -> tuple[Release | None, Release | None]:
             return await self.api.last_uncommitted(), await self.api.last_committed()
@@ -705,7 +739,7 @@ class Publisher:
                     "committed release is not this build either: check the app in the console"
                 )
             release = committed
-        self._event("committed")
+        self._event("committed", "committed")
         return self._result(release)
 
     def _mixed(self, committed: Release | None) -> None:
@@ -759,7 +793,7 @@ class Publisher:
         result = self._result(release, already=True, by_other=by_other)
         result.differences = commit_differences(release, self.fields)
         who = "by another run while this one ran" if by_other else "before"
-        self._event(f"this build was already committed {who}; nothing sent")
+        self._event("already-committed", f"this build was already committed {who}; nothing sent")
         if result.differences:
             note = (
                 "the committed release differs from what this run asked for in "
