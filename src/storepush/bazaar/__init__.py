@@ -3,9 +3,18 @@
 from .._exports import public_module as _public_module
 from ._api import ENDPOINTS, Paths
 from ._calls import BazaarAPI
-from ._client import AccessReport, BazaarClient
+from ._client import AccessReport, BazaarClient, check_policy
 from ._models import Architecture, Bundle, Package, Release
-from ._preflight import CommitFields, LocalApk, LocalBundle, parse_apk, parse_apks, parse_bundle
+from ._preflight import (
+    MAX_TEXT,
+    CommitFields,
+    LocalApk,
+    LocalBundle,
+    check_commit_fields,
+    parse_apk,
+    parse_apks,
+    parse_bundle,
+)
 from ._publish import (
     DraftAction,
     DraftJournal,
@@ -18,6 +27,7 @@ from ._publish import (
 
 __all__ = [
     "ENDPOINTS",
+    "MAX_TEXT",
     "AccessReport",
     "Architecture",
     "BazaarAPI",
@@ -36,6 +46,8 @@ __all__ = [
     "PublishResult",
     "Publisher",
     "Release",
+    "check_commit_fields",
+    "check_policy",
     "parse_apk",
     "parse_apks",
     "parse_bundle",
