@@ -12,20 +12,47 @@ import os
 import re
 import stat
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import ValidationError
+from ._errors import FileChangedError, ValidationError
 
 __all__ = [
+    "FileIdentity",
     "ascii_filename",
+    "changed_error",
     "check_file",
     "check_text",
     "file_sha1",
     "open_zip_names",
+    "sha1_unchanged",
     "sniff_image",
 ]
 
 _HASH_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """What tells that a file is still the one that was checked: size, mtime, inode."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileIdentity:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
+
+
+def changed_error(path: Path, how: str) -> FileChangedError:
+    return FileChangedError(
+        f"the file changed while it was being uploaded: {path.name} {how}; nothing that "
+        "changed is committed (restore or rebuild the file, then run again)"
+    )
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -104,16 +131,20 @@ def ascii_filename(path: Path, default: str) -> str:
     return name or default
 
 
-def _sha1_sync(path: Path) -> tuple[str, int]:
+def sha1_unchanged(path: Path, identity: FileIdentity) -> str:
+    """The SHA-1 (hex) of `path`, which must still be the file `identity` pins: a file that
+    was replaced, or changes while it is read, raises `FileChangedError`."""
     digest = hashlib.sha1(usedforsecurity=False)
-    size = 0
     with path.open("rb") as handle:
+        if FileIdentity.of(os.fstat(handle.fileno())) != identity:
+            raise changed_error(path, "is not the file that was checked")
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+        if FileIdentity.of(os.fstat(handle.fileno())) != identity:
+            raise changed_error(path, "changed while it was read")
+    return digest.hexdigest()
 
 
-async def file_sha1(path: Path) -> tuple[str, int]:
-    """SHA-1 (hex) and size of a file, computed off the event loop."""
-    return await asyncio.to_thread(_sha1_sync, path)
+async def file_sha1(path: Path, identity: FileIdentity) -> str:
+    """`sha1_unchanged`, off the event loop."""
+    return await asyncio.to_thread(sha1_unchanged, path, identity)

@@ -25,7 +25,7 @@ import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import BytesPayload, Payload
 
-from ._errors import FileChangedError
+from ._files import FileIdentity, changed_error
 from ._http import CURRENT_WATCHDOG
 
 __all__ = [
@@ -43,27 +43,6 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 
 #: Called as ``progress(bytes_sent, total_bytes)`` after every chunk of a file.
 ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class FileIdentity:
-    """What tells that a file is still the one that was checked: size, mtime, inode."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-    device: int
-
-    @classmethod
-    def of(cls, info: os.stat_result) -> FileIdentity:
-        return cls(info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
-
-
-def changed_error(path: Path, how: str) -> FileChangedError:
-    return FileChangedError(
-        f"the file changed while it was being uploaded: {path.name} {how}; nothing that "
-        "changed is committed (restore or rebuild the file, then run again)"
-    )
 
 
 class FilePayload(Payload):

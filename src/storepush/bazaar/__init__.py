@@ -5,6 +5,7 @@ from ._api import ENDPOINTS, Paths
 from ._calls import BazaarAPI
 from ._client import AccessReport, BazaarClient, check_policy
 from ._models import Architecture, Bundle, Package, Release
+from ._ports import DraftAction, DraftJournal, DraftPolicy, PishkhanAPI
 from ._preflight import (
     MAX_TEXT,
     CommitFields,
@@ -15,15 +16,8 @@ from ._preflight import (
     parse_apks,
     parse_bundle,
 )
-from ._publish import (
-    DraftAction,
-    DraftJournal,
-    DraftPolicy,
-    PishkhanAPI,
-    Publisher,
-    PublishPlan,
-    PublishResult,
-)
+from ._publish import Publisher
+from ._results import PublishPlan, PublishResult
 
 __all__ = [
     "ENDPOINTS",

@@ -17,6 +17,7 @@ from .._events import Event, OnEvent
 from .._uploads import ProgressCallback
 from ._calls import FORBIDDEN_HINT, BazaarAPI
 from ._models import Bundle, Release
+from ._ports import DraftJournal, DraftPolicy
 from ._preflight import (
     ApkInput,
     LocalApk,
@@ -24,7 +25,8 @@ from ._preflight import (
     parse_apks,
     parse_bundle,
 )
-from ._publish import DraftJournal, DraftPolicy, Publisher, PublishPlan, PublishResult
+from ._publish import Publisher
+from ._results import PublishPlan, PublishResult
 from ._wait import OnWait, wait_for_bundle, wait_for_publication
 
 __all__ = ["AccessReport", "BazaarClient", "check_policy"]

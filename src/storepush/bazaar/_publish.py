@@ -9,17 +9,10 @@ settles every ambiguous write by reading the state again (`_settle.settle`).
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import os
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
-
-import msgspec
+from typing import Any
 
 from .._errors import (
     BadRequestError,
@@ -33,9 +26,13 @@ from .._events import Event, OnEvent, Phase
 from .._scrub import get_logger
 from .._session import track_calls
 from .._settle import Ambiguous, Settled, settle
-from .._uploads import FileIdentity, ProgressCallback, ProgressTracker, changed_error
-from ._models import ALL_ABIS, Bundle, Package, Release
+from .._uploads import ProgressCallback, ProgressTracker
+from ._bundle import upload_bundle
+from ._commit import commit, raise_if_mixed
+from ._models import ALL_ABIS, Package, Release
+from ._ports import DraftAction, DraftJournal, DraftPolicy, PishkhanAPI
 from ._preflight import CommitFields, LocalApk, LocalBundle
+from ._results import PublishPlan, PublishResult
 from ._rules import (
     AfterCreate,
     Ours,
@@ -46,30 +43,23 @@ from ._rules import (
     commit_differences,
     hashes_needed,
     judge_after_create,
-    judge_commit_answer,
     judge_draft,
     judge_start,
     on_contested,
     same_draft,
     version_conflicts,
 )
-from ._wait import wait_for_bundle
+from ._steps import (
+    LocalFile,
+    Recheck,
+    Rejudge,
+    Restart,
+    contest_pause,
+)
 
-__all__ = [
-    "DraftAction",
-    "DraftJournal",
-    "DraftPolicy",
-    "PishkhanAPI",
-    "PublishPlan",
-    "PublishResult",
-    "Publisher",
-]
+__all__ = ["Publisher"]
 
 log = get_logger("storepush.bazaar")
-T = TypeVar("T")
-
-DraftPolicy = Literal["fail", "reuse", "replace"]
-DraftAction = Literal["created", "resumed", "adopted", "reused", "replaced"]
 #: How a run that found a draft came to use it (a draft the journal says we created is resumed).
 _ACTIONS: dict[Role, DraftAction] = {
     Role.CREATOR: "resumed",
@@ -79,190 +69,6 @@ _ACTIONS: dict[Role, DraftAction] = {
 }
 #: Rounds of "read the draft, do one thing" a publish may take before it gives up.
 MAX_STEPS = 40
-
-
-class PishkhanAPI(Protocol):
-    """The endpoint methods a publish needs; `BazaarClient` implements them."""
-
-    async def create_release(self) -> Release: ...
-
-    async def delete_release(self) -> None: ...
-
-    async def upload_apk(
-        self, apk: LocalApk, *, progress: ProgressCallback | None = None
-    ) -> Package: ...
-
-    async def commit(self, fields: CommitFields) -> Release: ...
-
-    async def last_committed(self) -> Release | None: ...
-
-    async def last_uncommitted(self) -> Release | None: ...
-
-    async def last_published(self) -> Release | None: ...
-
-    async def upload_aab(
-        self, bundle: LocalBundle, *, progress: ProgressCallback | None = None
-    ) -> tuple[Bundle, list[str]]: ...
-
-    async def upload_bin(self, bundle: LocalBundle) -> Bundle: ...
-
-    async def bundle_status(self) -> Bundle | None: ...
-
-
-class DraftJournal(Protocol):
-    """Remembers the drafts a publish created, so that a re-run knows it is their creator.
-
-    Without a journal an empty draft found at the start is *adopted* (see `_rules.py`); with
-    one that says an earlier run of ours created it, this run is its *creator*, which wins
-    when another publisher contests it. `creating()` is called just before a create is sent,
-    `remember(draft)` once the draft is known. The batch command keeps one in a file beside
-    the manifest (creation dates and a flag, never a credential).
-    """
-
-    def is_mine(self, draft: Release) -> bool: ...
-
-    def creating(self) -> None: ...
-
-    def remember(self, draft: Release) -> None: ...
-
-
-@dataclass
-class PublishResult:
-    """What a publish did.
-
-    `release` is the committed release holding this build. `already_committed`: it was
-    committed before this run (a re-run), or by a twin job while this one ran
-    (`committed_by_other`). `draft` says how this run came to the draft it filled.
-    `differences` lists what a re-run asked for that differs from the committed release (it
-    cannot be edited through the API). `reconciled` counts ambiguous answers settled by
-    reading the state.
-    """
-
-    release: Release
-    packages: list[Package]
-    already_committed: bool = False
-    committed_by_other: bool = False
-    draft: DraftAction | None = "created"
-    foreign_packages: list[Package] = field(default_factory=list)
-    differences: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    reconciled: int = 0
-    upload_attempts: int = 0
-    bytes_sent: int = 0
-    seconds: float = 0.0
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
-
-    @property
-    def sha1s(self) -> frozenset[str]:
-        """The SHA-1s of this build's packages in the release."""
-        return frozenset(p.sha1 for p in self.packages)
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready summary (for `--json` output and reports)."""
-        return {
-            "release": msgspec.to_builtins(self.release),
-            "packages": [msgspec.to_builtins(p) for p in self.packages],
-            "already_committed": self.already_committed,
-            "committed_by_other": self.committed_by_other,
-            "dry_run": False,
-            "draft": self.draft,
-            "foreign_packages": [p.sha1_hash for p in self.foreign_packages],
-            "differences": self.differences,
-            "warnings": self.warnings,
-            "reconciled": self.reconciled,
-            "upload_attempts": self.upload_attempts,
-            "bytes_sent": self.bytes_sent,
-            "seconds": round(self.seconds, 3),
-            "requests": self.requests,
-            "retries": self.retries,
-            "throttled": self.throttled,
-        }
-
-
-@dataclass
-class PublishPlan:
-    """What a publish would do (a dry run): the same rules as the real run, no writes.
-
-    `action` is `"create"`, `"replace"`, `"resume"`, `"adopt"`, `"reuse"` or
-    `"already committed"`; a refusal is raised, as the real run would raise it.
-    """
-
-    action: str
-    release: Release | None = None
-    foreign_packages: list[Package] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": True,
-            "action": self.action,
-            "already_committed": self.action == "already committed",
-            "release": None if self.release is None else msgspec.to_builtins(self.release),
-            "foreign_packages": [p.sha1_hash for p in self.foreign_packages],
-        }
-
-
-#: How long a creator waits, after deleting a contested draft, before it creates a new one.
-CONTEST_PAUSE = 3.0
-
-
-async def _contest_pause() -> None:
-    await asyncio.sleep(CONTEST_PAUSE)
-
-
-#: On an interrupt (Ctrl-C, SIGTERM), a commit already sent may take this long to finish,
-#: so that the run can tell whether it landed.
-COMMIT_GRACE = 10.0
-
-
-async def _finish_on_interrupt(call: Coroutine[Any, Any, T], grace: float) -> T:
-    """Await `call`; if the caller is cancelled meanwhile, give `call` up to `grace` seconds
-    to finish before the cancellation goes on (a commit half-sent is worse than a late stop)."""
-    task = asyncio.ensure_future(call)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        done, _ = await asyncio.wait({task}, timeout=grace)
-        if not done:
-            task.cancel()
-        raise
-
-
-class _Recheck(Exception):
-    """Internal: the draft changed under an upload or commit; read it again and re-judge."""
-
-
-class _Restart(Exception):
-    """Internal: we deleted a contested draft of ours; start again from the top."""
-
-
-class _Rejudge(Exception):
-    """Internal: a draft appeared between our first read and our create."""
-
-
-def _hash_sync(path: Path, identity: FileIdentity) -> str:
-    digest = hashlib.sha1(usedforsecurity=False)
-    with path.open("rb") as handle:
-        if FileIdentity.of(os.fstat(handle.fileno())) != identity:
-            raise changed_error(path, "is not the file that was checked")
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-        if FileIdentity.of(os.fstat(handle.fileno())) != identity:
-            raise changed_error(path, "changed while it was hashed")
-    return digest.hexdigest()
-
-
-@dataclass
-class _File:
-    """One file of this build: what the rules need to know of it."""
-
-    label: str
-    path: Path
-    identity: FileIdentity
-    version_code: int | None
-    abis: frozenset[str]
-    sha1: str | None = None
 
 
 class Publisher:
@@ -293,14 +99,14 @@ class Publisher:
         self._progress = progress
         self._on_event = on_event
         self._clock = clock
-        self._pause = pause or _contest_pause
+        self._pause = pause or contest_pause
         if bundle is not None:
             self.files = [
-                _File("aab", bundle.aab, bundle.aab_identity, bundle.version_code, ALL_ABIS)
+                LocalFile("aab", bundle.aab, bundle.aab_identity, bundle.version_code, ALL_ABIS)
             ]
         else:
             self.files = [
-                _File(a.field, a.path, a.identity, a.version_code, a.abis) for a in self.apks
+                LocalFile(a.field, a.path, a.identity, a.version_code, a.abis) for a in self.apks
             ]
         self.role: Role = Role.CREATOR
         self.draft_id: datetime | None = None
@@ -322,8 +128,7 @@ class Publisher:
     async def _know(self, packages: Iterable[Package]) -> None:
         """Hash the files whose SHA-1 the rules need to compare with `packages`."""
         for index in hashes_needed(self.ours(), list(packages)):
-            file = self.files[index]
-            file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
+            await self.files[index].hash()
 
     def _event(self, phase: Phase, text: str, **extra: Any) -> None:
         log.info("%s", text)
@@ -440,7 +245,7 @@ class Publisher:
                 if early is not None:
                     return early
                 return await self._fill_and_commit()
-            except (_Restart, _Rejudge):
+            except (Restart, Rejudge):
                 self.restarts += 1
                 if self.restarts > 3:
                     raise ConcurrentPublishError(
@@ -471,7 +276,7 @@ class Publisher:
             if draft is None:
                 return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
             if isinstance(exc, BadRequestError):
-                return Settled.fail(_Rejudge())  # a draft appeared: judge it from the start
+                return Settled.fail(Rejudge())  # a draft appeared: judge it from the start
             found.append(draft)
             # ours, or another publisher's made in the same instant: it cannot be told, so
             # this run only adopts it (it never deletes a draft it cannot prove is its own)
@@ -549,12 +354,12 @@ class Publisher:
                     await self._contested(step.foreign)
                 elif step.kind is StepKind.UPLOAD:
                     if self.bundle is not None:
-                        await self._upload_bundle(self.bundle)
+                        await upload_bundle(self, self.bundle)
                     else:
                         await self._upload(step.index)
                 else:
-                    return await self._commit()
-            except _Recheck:
+                    return await commit(self)
+            except Recheck:
                 continue
         raise WorkflowError(f"the draft did not settle after {MAX_STEPS} rounds")
 
@@ -563,7 +368,7 @@ class Publisher:
         await self._know(committed.packages if committed else [])
         if committed is not None and already_there(committed, self.ours()):
             return self._already(committed, by_other=True)
-        self._mixed(committed)
+        raise_if_mixed(self, committed)
         raise ConcurrentPublishError(
             "the draft this run was filling was deleted or replaced by another publisher; "
             "nothing of this build was committed. Run again to publish it"
@@ -579,7 +384,7 @@ class Publisher:
             # While there is no draft, whatever the other publisher has already sent (an
             # upload, a commit) fails harmlessly instead of reaching our next draft.
             await self._pause()
-            raise _Restart
+            raise Restart
         raise ConcurrentPublishError(
             f"another publisher is filling this app's draft with another build ({what}); "
             "this run backs off and commits nothing. Run again once that publish is done"
@@ -600,18 +405,17 @@ class Publisher:
 
         async def probe() -> Release | None:
             draft = await self.api.last_uncommitted()
-            if file.sha1 is None:  # the answer was lost: hash what we sent, to find it
-                file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
+            await file.hash()  # the answer was lost: hash what we sent, to find it
             return draft
 
         def judge(draft: Release | None, exc: Ambiguous) -> Settled[Package]:
             if draft is None or not same_draft(draft, self.draft_id):
-                return Settled.fail(_Recheck())
+                return Settled.fail(Recheck())
             stored = next((p for p in draft.packages if p.sha1 == file.sha1), None)
             if stored is not None:
                 return Settled.ok(stored)
             if any(p.version_code == file.version_code for p in draft.packages):
-                return Settled.fail(_Recheck())  # another build with this version code
+                return Settled.fail(Recheck())  # another build with this version code
             if isinstance(exc, BadRequestError):
                 return Settled.fail(exc)  # refused, and the state does not explain it
             return Settled.again()
@@ -620,160 +424,6 @@ class Publisher:
             act, probe, judge, what=f"upload {apk.path.name}", on_settle=self._settled
         )
         file.sha1 = package.sha1
-
-    async def _upload_bundle(self, bundle: LocalBundle) -> None:
-        file = self.files[0]
-        api = self.api
-        # A draft this run created has no bundle: skip the read (the store allows one a minute).
-        status = None if self.created_here else await api.bundle_status()
-        if status is not None and status.sha1 and file.sha1 is None:
-            file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
-        if status is None or (status.sha1 or "").lower() != file.sha1:
-            self._event(
-                "uploading",
-                f"uploading the app bundle {bundle.aab.name}",
-                file=bundle.aab.name,
-                index=1,
-                total=1,
-            )
-
-            async def act() -> Bundle:
-                answer, warnings = await api.upload_aab(bundle, progress=self._tracked())
-                self.warnings.extend(warnings)
-                return answer
-
-            async def probe() -> Bundle | None:
-                if file.sha1 is None:
-                    file.sha1 = await asyncio.to_thread(_hash_sync, file.path, file.identity)
-                return await api.bundle_status()
-
-            def judge(found: Bundle | None, exc: Ambiguous) -> Settled[Bundle]:
-                if found is not None and (found.sha1 or "").lower() == file.sha1:
-                    return Settled.ok(found)
-                return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
-
-            status = await settle(
-                act, probe, judge, what="upload the app bundle", on_settle=self._settled
-            )
-            file.sha1 = (status.sha1 or "").lower() or file.sha1
-        if status.state in (None, "U"):
-            self._event("uploading", f"uploading the signer's file {bundle.signer.name}")
-
-            async def send_bin() -> Bundle:
-                return await api.upload_bin(bundle)
-
-            def judge_bin(found: Bundle | None, exc: Ambiguous) -> Settled[Bundle]:
-                if found is not None and found.state not in (None, "U"):
-                    return Settled.ok(found)
-                return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
-
-            await settle(
-                send_bin,
-                api.bundle_status,
-                judge_bin,
-                what="upload the bundle's .bin",
-                on_settle=self._settled,
-            )
-        self._event("processing", "waiting for the store to process the bundle")
-        await wait_for_bundle(api, clock=self._clock)
-        # The store makes the release's package from the bundle. The emulator gives it the
-        # .aab's SHA-1; should the live store not, the package with the bundle's version code
-        # is this build's.
-        draft = await api.last_uncommitted()
-        if (
-            draft is not None
-            and same_draft(draft, self.draft_id)
-            and not any(p.sha1 == file.sha1 for p in draft.packages)
-        ):
-            made = [
-                p
-                for p in draft.packages
-                if p.sha1 not in self.accepted
-                and (file.version_code is None or p.version_code == file.version_code)
-            ]
-            if len(made) == 1:
-                self.warnings.append(
-                    f"the store's package for the bundle has SHA-1 {made[0].sha1}, "
-                    "not the .aab's; it is taken as this build's"
-                )
-                file.sha1 = made[0].sha1
-
-    async def _commit(self) -> PublishResult:
-        self._event("committing", "committing (sending for review)")
-        ours = self.ours()
-
-        async def act() -> Release:
-            return await _finish_on_interrupt(self.api.commit(self.fields), COMMIT_GRACE)
-
-        async def probe() -> tuple[Release | None, Release | None]:
-            return await self.api.last_uncommitted(), await self.api.last_committed()
-
-        def judge(state: tuple[Release | None, Release | None], exc: Ambiguous) -> Settled[Release]:
-            draft, committed = state
-            if committed is not None and self._is_ours(committed):
-                return Settled.ok(committed)
-            if draft is not None and same_draft(draft, self.draft_id):
-                step = judge_draft(draft, expected=self.draft_id, ours=ours, accepted=self.accepted)
-                if step.kind is StepKind.COMMIT:
-                    return (
-                        Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
-                    )
-            return Settled.fail(_Recheck())
-
-        release = await settle(
-            act, probe, judge, what="commit the release", on_settle=self._settled
-        )
-        if not judge_commit_answer(release, ours, self.accepted):
-            committed = await self.api.last_committed()
-            if committed is None or not self._is_ours(committed):
-                self._mixed(committed)
-                got = ", ".join(sorted(release.sha1s)) or "no package"
-                if release.sha1s and not release.sha1s & {f.sha1 for f in self.files}:
-                    raise ConcurrentPublishError(
-                        f"the commit this run sent reached another publisher's draft ({got}): "
-                        "its draft was replaced between this run's last check and its commit. "
-                        "Nothing of this build was committed; check the app in the console"
-                    )
-                raise IntegrityError(
-                    f"the commit's answer describes another release ({got}), and the last "
-                    "committed release is not this build either: check the app in the console"
-                )
-            release = committed
-        self._event("committed", "committed")
-        return self._result(release)
-
-    def _mixed(self, committed: Release | None) -> None:
-        """Raise if `committed` holds some of this build's packages among another build's.
-
-        The store's API cannot prevent it: a package uploaded into a draft between a
-        publisher's last look at it and its commit (one request's time) is committed with it.
-        Whichever side we are on, say so plainly.
-        """
-        if committed is None:
-            return
-        ours = {f.sha1 for f in self.files if f.sha1 is not None}
-        if not ours & committed.sha1s:
-            return
-        others = [p for p in committed.packages if p.sha1 not in ours]
-        if not others:
-            missing = len(self.files) - len(ours & committed.sha1s)
-            raise ConcurrentPublishError(
-                f"a release holding only part of this build ({missing} package(s) missing) "
-                "was committed by another publisher's commit, which reached this run's draft: "
-                "check it in the console, then publish the next build"
-            )
-        what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in others)
-        raise ConcurrentPublishError(
-            f"the committed release holds this build's packages together with another build's "
-            f"({what}): another publisher uploaded into the same draft between the last check "
-            "and the commit, which the store's API cannot prevent. A committed release cannot "
-            "be changed through the API: check it in the console"
-        )
-
-    def _is_ours(self, committed: Release) -> bool:
-        return judge_commit_answer(committed, self.ours(), self.accepted) and same_draft(
-            committed, self.draft_id
-        )
 
     def _result(
         self, release: Release, *, already: bool = False, by_other: bool = False

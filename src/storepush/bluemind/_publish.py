@@ -10,18 +10,16 @@ The workflow depends only on [`MarketplaceAPI`][storepush.bluemind.MarketplaceAP
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .._errors import BadRequestError, ValidationError, VersionExistsError, WorkflowError
+from .._files import file_sha1
 from .._scrub import get_logger
 from .._session import track_calls
 from .._settle import Ambiguous, Settled, settle
-from .._uploads import FileIdentity, ProgressCallback, changed_error
+from .._uploads import ProgressCallback
 from ._calls import VersionUpload
 from ._checks import CheckedPlugin, PackageFile, VersionFields
 from ._models import Plugin
@@ -85,16 +83,6 @@ class VersionResult:
         }
 
 
-def _sha1(package: PackageFile) -> str:
-    digest = hashlib.sha1(usedforsecurity=False)
-    with package.path.open("rb") as handle:
-        if FileIdentity.of(os.fstat(handle.fileno())) != package.identity:
-            raise changed_error(package.path, "is not the file that was checked")
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class _Run:
     def __init__(self, api: MarketplaceAPI, fields: VersionFields, package: PackageFile) -> None:
         self.api = api
@@ -139,7 +127,7 @@ class _Run:
 
     async def verdict(self, plugin: Plugin) -> VersionVerdict:
         if plugin.find_version(self.fields.version) is not None and self.sha1 is None:
-            self.sha1 = await asyncio.to_thread(_sha1, self.package)
+            self.sha1 = await file_sha1(self.package.path, self.package.identity)
         return judge_version(plugin, self.fields.version, sha1=self.sha1, size=self.package.size)
 
     async def add(self, plugin_id: int | str, progress: ProgressCallback | None) -> VersionUpload:

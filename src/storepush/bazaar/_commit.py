@@ -1,0 +1,102 @@
+"""The end of a publish: the commit, and what its answer says.
+
+The commit applies to whatever draft exists when it arrives; the store's API has no way to
+say "commit *this* release". So the draft is checked just before (by the caller), the answer
+is checked after, and an answer that is not this build is explained plainly: a release that
+mixes two builds (another publisher uploaded into the draft in between), or a commit that
+reached another publisher's draft.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._errors import BadRequestError, ConcurrentPublishError, IntegrityError
+from .._settle import Ambiguous, Settled, settle
+from ._models import Release
+from ._results import PublishResult
+from ._rules import StepKind, judge_commit_answer, judge_draft, same_draft
+from ._steps import COMMIT_GRACE, Recheck, finish_on_interrupt
+
+if TYPE_CHECKING:
+    from ._publish import Publisher
+
+__all__ = ["commit", "is_ours", "raise_if_mixed"]
+
+
+async def commit(self: Publisher) -> PublishResult:
+    """Commit the draft (it was just checked to hold exactly this build), settled by
+    reading the draft and the last committed release; check the answer is this build."""
+    self._event("committing", "committing (sending for review)")
+    ours = self.ours()
+
+    async def act() -> Release:
+        return await finish_on_interrupt(self.api.commit(self.fields), COMMIT_GRACE)
+
+    async def probe() -> tuple[Release | None, Release | None]:
+        return await self.api.last_uncommitted(), await self.api.last_committed()
+
+    def judge(state: tuple[Release | None, Release | None], exc: Ambiguous) -> Settled[Release]:
+        draft, committed = state
+        if committed is not None and is_ours(self, committed):
+            return Settled.ok(committed)
+        if draft is not None and same_draft(draft, self.draft_id):
+            step = judge_draft(draft, expected=self.draft_id, ours=ours, accepted=self.accepted)
+            if step.kind is StepKind.COMMIT:
+                return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
+        return Settled.fail(Recheck())
+
+    release = await settle(act, probe, judge, what="commit the release", on_settle=self._settled)
+    if not judge_commit_answer(release, ours, self.accepted):
+        committed = await self.api.last_committed()
+        if committed is None or not is_ours(self, committed):
+            raise_if_mixed(self, committed)
+            got = ", ".join(sorted(release.sha1s)) or "no package"
+            if release.sha1s and not release.sha1s & {f.sha1 for f in self.files}:
+                raise ConcurrentPublishError(
+                    f"the commit this run sent reached another publisher's draft ({got}): "
+                    "its draft was replaced between this run's last check and its commit. "
+                    "Nothing of this build was committed; check the app in the console"
+                )
+            raise IntegrityError(
+                f"the commit's answer describes another release ({got}), and the last "
+                "committed release is not this build either: check the app in the console"
+            )
+        release = committed
+    self._event("committed", "committed")
+    return self._result(release)
+
+
+def raise_if_mixed(self: Publisher, committed: Release | None) -> None:
+    """Raise if `committed` holds some of this build's packages among another build's.
+
+    The store's API cannot prevent it: a package uploaded into a draft between a
+    publisher's last look at it and its commit (one request's time) is committed with it.
+    Whichever side we are on, say so plainly.
+    """
+    if committed is None:
+        return
+    ours = {f.sha1 for f in self.files if f.sha1 is not None}
+    if not ours & committed.sha1s:
+        return
+    others = [p for p in committed.packages if p.sha1 not in ours]
+    if not others:
+        missing = len(self.files) - len(ours & committed.sha1s)
+        raise ConcurrentPublishError(
+            f"a release holding only part of this build ({missing} package(s) missing) "
+            "was committed by another publisher's commit, which reached this run's draft: "
+            "check it in the console, then publish the next build"
+        )
+    what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in others)
+    raise ConcurrentPublishError(
+        f"the committed release holds this build's packages together with another build's "
+        f"({what}): another publisher uploaded into the same draft between the last check "
+        "and the commit, which the store's API cannot prevent. A committed release cannot "
+        "be changed through the API: check it in the console"
+    )
+
+
+def is_ours(self: Publisher, committed: Release) -> bool:
+    return judge_commit_answer(committed, self.ours(), self.accepted) and same_draft(
+        committed, self.draft_id
+    )
