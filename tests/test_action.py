@@ -117,7 +117,7 @@ def run_action(
         script.write_text(substitute(step["run"]), encoding="utf-8")
         env = {**base, **{k: substitute(v) for k, v in (step.get("env") or {}).items()}}
         env["GITHUB_OUTPUT"] = str(output_file)
-        done = subprocess.run(  # noqa: S603 - bash as the runner calls it, on our own step
+        done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],  # noqa: S607
             cwd=workspace,
             env=env,

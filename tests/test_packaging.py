@@ -55,7 +55,7 @@ def test_missing_extra_message(direct_url: str | None, command: str) -> None:
 def run_without(module: str, code: str) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh interpreter where importing `module` fails as if not installed."""
     prelude = f"import sys; sys.modules[{module!r}] = None\n"
-    return subprocess.run(  # noqa: S603 - our own interpreter and code
+    return subprocess.run(
         [sys.executable, "-c", prelude + code],
         capture_output=True,
         text=True,

@@ -44,7 +44,7 @@ class ForwardProxy:
             "COUNT_FILE": str(self.count_file),
             "HOME": str(self.folder),  # proxy.py keeps a data folder in ~/.proxy
         }
-        self._process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+        self._process = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + _START_SECONDS

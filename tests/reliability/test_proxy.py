@@ -232,7 +232,7 @@ async def test_https_wrong_password_is_a_407(
 
 def storepush(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    return subprocess.run(  # noqa: S603 - our interpreter and our command
+    return subprocess.run(
         [sys.executable, "-m", "storepush", *args],
         env={**base, "STOREPUSH_BAZAAR_TOKEN": TEST_TOKEN, **env},
         capture_output=True,
