@@ -84,3 +84,60 @@ async def test_plugin_of_another_user(
             await bob.publish_version(spec.name, "2.0", "4.x", "n", files["jar"])
         with pytest.raises(PermissionDeniedError):
             await bob.add_version(spec.name, "2.0", "4.x", "n", files["jar"])
+
+
+async def test_a_listed_version_with_another_jar_is_refused(
+    client: BlueMindClient, emu: Emulator, spec: PluginSpec, files: dict[str, Path], tmp_path: Path
+) -> None:
+    from storepush import VersionExistsError
+    from storepush._samples import make_jar
+
+    await client.publish_version(spec.name, "1.0", "4.x", "first", files["jar"], create=spec)
+    other = make_jar(tmp_path / "rebuilt.jar", size=200_000, seed=99)
+    with pytest.raises(VersionExistsError, match=r"already published with another package"):
+        await client.publish_version(spec.name, "1.0", "4.x", "first", other, create=spec)
+    assert versions(emu) == ["1.0"]
+
+
+@pytest.mark.parametrize(
+    ("listed", "verified", "refused"),
+    [
+        ({"version": "1.0"}, False, False),  # the service shows nothing of the package
+        ({"version": "1.0", "size": "fits"}, False, False),  # a size only, and it fits
+        ({"version": "1.0", "size": 5}, None, True),  # a size that does not fit
+        ({"version": "1.0", "sha1": "0" * 40}, None, True),  # another package
+    ],
+)
+async def test_what_a_listing_can_tell_about_the_stored_package(
+    serve: object,
+    files: dict[str, Path],
+    listed: dict[str, object],
+    verified: bool | None,
+    refused: bool,
+) -> None:
+    from aiohttp import web
+
+    from storepush import VersionExistsError
+
+    if listed.get("size") == "fits":
+        listed = {**listed, "size": files["jar"].stat().st_size}
+    plugin = {"id": 7, "name": "Calendar Sync", "versions": [listed]}
+
+    async def plugins(request: web.Request) -> web.Response:
+        return web.json_response([plugin])
+
+    async def one(request: web.Request) -> web.Response:
+        return web.json_response(plugin)
+
+    server = await serve(  # type: ignore[operator]
+        [web.get("/addons/api/plugins/", plugins), web.get("/addons/api/plugin/7/", one)]
+    )
+    async with BlueMindClient("bm-key-field-0123456789", base_url=str(server.make_url(""))) as c:
+        if refused:
+            with pytest.raises(VersionExistsError):
+                await c.publish_version("Calendar Sync", "1.0", "4.x", "n", files["jar"])
+            return
+        result = await c.publish_version("Calendar Sync", "1.0", "4.x", "n", files["jar"])
+    assert result.already_published
+    assert result.verified is verified
+    assert "cannot tell whether it is this one" in result.warnings[0]
