@@ -158,21 +158,25 @@ class ChangingSink:
 
     async def write(self, chunk: bytes) -> None:
         self.chunks += 1
-        if self.chunks != 1:
-            return
-        size = self.path.stat().st_size
-        with self.path.open("r+b") as handle:
-            if self.change == "truncate":
-                handle.truncate(size // 2)
-            elif self.change == "append":
-                handle.seek(0, os.SEEK_END)
-                handle.write(b"more bytes")
-            else:  # rewrite the tail in place: same size, other bytes
-                handle.seek(size - 4096)
-                handle.write(os.urandom(4096))
-        # make sure the rewrite shows in mtime even on coarse clocks
-        stat = self.path.stat()
-        os.utime(self.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        if self.chunks == 1:
+            change_file(self.path, self.change)
+
+
+def change_file(path: Path, change: str) -> None:
+    """Truncate, append to, or rewrite (same size, other bytes) the file at `path`."""
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        if change == "truncate":
+            handle.truncate(size // 2)
+        elif change == "append":
+            handle.seek(0, os.SEEK_END)
+            handle.write(b"more bytes")
+        else:  # rewrite the tail in place: same size, other bytes
+            handle.seek(size - 4096)
+            handle.write(os.urandom(4096))
+    # make sure the rewrite shows in mtime even on coarse clocks
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
 
 
 @pytest.mark.parametrize(
@@ -194,3 +198,86 @@ def test_describe_lists_names_only(apk: Path) -> None:
     body()
     with pytest.raises(TypeError, match="never decoded"):
         body.payloads[0].decode()
+
+
+# -- zero copy --------------------------------------------------------------------------------
+
+
+async def _upload_to(url: str, apk: Path) -> tuple[bytes, str | None]:
+    """POST `apk` in a multipart body to a real loopback server; (the file part it got, sha1)."""
+    body = body_for(apk)
+    async with Session() as session:
+        request = Request("POST", url, "upload", body=body, upload=True, safe=True)
+        response = await session.request(
+            request, marketplace="bazaar", credential=Secret("zero-copy-test-token")
+        )
+    return response.body, body.sent_sha1()
+
+
+@pytest.fixture
+def sendfile_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import asyncio
+
+    calls: list[int] = []
+    original = asyncio.BaseEventLoop.sendfile
+
+    async def counting(
+        self: asyncio.BaseEventLoop, transport: object, file: object, *args: object, **kw: object
+    ) -> int:
+        calls.append(1)
+        return await original(self, transport, file, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "sendfile", counting)
+    return calls
+
+
+async def _echo_file_part(request: web.Request) -> web.Response:
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if part.filename:  # type: ignore[union-attr]
+            return web.Response(body=await part.read())  # type: ignore[union-attr]
+    return web.Response(status=400)
+
+
+@pytest.mark.parametrize("zero_copy", [True, False])
+async def test_both_paths_send_the_same_bytes(
+    serve: Callable[..., Awaitable[TestServer]],
+    apk: Path,
+    sendfile_calls: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    zero_copy: bool,
+) -> None:
+    import storepush._uploads as uploads
+
+    monkeypatch.setattr(uploads, "ZERO_COPY", zero_copy)
+    apk.write_bytes(os.urandom(5 * 1024 * 1024 + 123))
+    server = await serve([web.post("/up", _echo_file_part)], client_max_size=64 * 1024 * 1024)
+    received, sent_sha1 = await _upload_to(str(server.make_url("/up")), apk)
+    assert received == apk.read_bytes()
+    assert sent_sha1 == hashlib.sha1(received).hexdigest()
+    assert bool(sendfile_calls) is zero_copy  # one sendfile per slice on plain TCP, none off
+
+
+@pytest.mark.parametrize("change", ["truncate", "append", "rewrite"])
+async def test_a_file_changed_during_a_zero_copy_send_is_refused(
+    serve: Callable[..., Awaitable[TestServer]], apk: Path, change: str
+) -> None:
+    apk.write_bytes(os.urandom(24 * 1024 * 1024))
+
+    async def slow_then_change(request: web.Request) -> web.Response:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if part.filename:  # type: ignore[union-attr]
+                await part.read_chunk(1024 * 1024)  # type: ignore[union-attr]
+                change_file(apk, change)  # the client is still sending
+                while await part.read_chunk(1024 * 1024):  # type: ignore[union-attr]
+                    pass
+        return web.Response(text="stored")
+
+    server = await serve([web.post("/up", slow_then_change)], client_max_size=64 * 1024 * 1024)
+    body = body_for(apk)
+    async with Session(retry=RetryConfig(max_attempts=1)) as session:
+        request = Request("POST", str(server.make_url("/up")), "upload", body=body, upload=True)
+        with pytest.raises(FileChangedError, match="changed while it was being uploaded"):
+            await session.request(request, marketplace="bazaar", credential=Secret("zc-token-abc"))
+    assert body.sent_sha1() is None

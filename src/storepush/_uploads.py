@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiofiles
 import aiofiles.threadpool
@@ -26,7 +26,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import BytesPayload, Payload
 
 from ._files import FileIdentity, changed_error
-from ._http import CURRENT_WATCHDOG
+from ._http import CURRENT_WATCHDOG, Watchdog
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -43,6 +43,44 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 
 #: Called as ``progress(bytes_sent, total_bytes)`` after every chunk of a file.
 ProgressCallback = Callable[[int, int], None]
+
+
+#: Send files with `sendfile` when the connection is plain TCP (`STOREPUSH_ZERO_COPY=0` turns
+#: it off, for comparison; TLS connections always take the copying path).
+ZERO_COPY = os.environ.get("STOREPUSH_ZERO_COPY", "1") != "0"
+
+
+def _plain_tcp(writer: AbstractStreamWriter) -> asyncio.Transport | None:
+    """The transport, when the body can go out with `sendfile`: a plain TCP socket, no TLS,
+    no compression, no chunked encoding."""
+    transport = getattr(writer, "transport", None)
+    if (
+        not isinstance(transport, asyncio.Transport)
+        or transport.is_closing()
+        or transport.get_extra_info("sslcontext") is not None
+        or transport.get_extra_info("socket") is None
+        or getattr(transport, "_sendfile_compatible", None) is None
+        or getattr(writer, "chunked", True)
+        or getattr(writer, "_compress", None) is not None
+    ):
+        return None
+    return transport
+
+
+def _hash_prefix(path: Path, identity: FileIdentity, size: int) -> str:
+    """The SHA-1 of the first `size` bytes of `path` (the file must still be `identity`)."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as handle:
+        if FileIdentity.of(os.fstat(handle.fileno())) != identity:
+            raise changed_error(path, "is not the file that was checked")
+        left = size
+        while left > 0:
+            chunk = handle.read(min(DEFAULT_CHUNK_SIZE, left))
+            if not chunk:
+                raise changed_error(path, f"shrank (ended after {size - left} of {size} bytes)")
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
 
 
 class FilePayload(Payload):
@@ -66,8 +104,10 @@ class FilePayload(Payload):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         progress: ProgressCallback | None = None,
         identity: FileIdentity | None = None,
+        zero_copy: bool | None = None,
     ) -> None:
         super().__init__(path, content_type=content_type, filename=filename)
+        self._zero_copy = ZERO_COPY if zero_copy is None else zero_copy
         self._path = path
         self._identity = identity or FileIdentity.of(os.stat(path))
         self._file_size = self._identity.size
@@ -99,6 +139,15 @@ class FilePayload(Payload):
         try:
             if FileIdentity.of(os.fstat(raw.fileno())) != self._identity:
                 raise changed_error(self._path, "is not the file that was checked")
+            transport = _plain_tcp(writer) if self._zero_copy and limit == total else None
+            if transport is not None:
+                sha1 = await self._send_zero_copy(writer, transport, raw, watchdog)
+                if FileIdentity.of(os.fstat(raw.fileno())) != self._identity:
+                    raise changed_error(self._path, "was rewritten")
+                if watchdog is not None:
+                    watchdog.body_sent()
+                self.sha1 = sha1
+                return
             handle = aiofiles.threadpool.wrap(raw)
             chunk = await handle.read(min(self._chunk_size, limit))
             # A pipeline: while the loop writes chunk n, a worker thread hashes it (hashlib
@@ -140,6 +189,42 @@ class FilePayload(Payload):
             watchdog.body_sent()
         if limit == total:
             self.sha1 = digest.hexdigest()
+
+    async def _send_zero_copy(
+        self,
+        writer: AbstractStreamWriter,
+        transport: asyncio.Transport,
+        raw: BinaryIO,
+        watchdog: Watchdog | None,
+    ) -> str:
+        """Send the whole file with `sendfile` (kernel to socket, no copy through Python),
+        slice by slice, while a worker thread hashes the same bytes from the page cache."""
+        loop = asyncio.get_running_loop()
+        total = self._file_size
+        flush_headers = getattr(writer, "send_headers", None)
+        if flush_headers is not None:
+            flush_headers()  # aiohttp holds the headers back to send them with the first chunk
+        hashing = asyncio.ensure_future(
+            asyncio.to_thread(_hash_prefix, self._path, self._identity, total)
+        )
+        try:
+            while self.bytes_sent < total:
+                count = min(self._chunk_size, total - self.bytes_sent)
+                sent = await loop.sendfile(transport, raw, self.bytes_sent, count, fallback=False)
+                if sent < count:
+                    raise changed_error(
+                        self._path,
+                        f"shrank (ended after {self.bytes_sent + sent} of {total} bytes)",
+                    )
+                self.bytes_sent += sent
+                if watchdog is not None:
+                    watchdog.chunk_sent()
+                if self._progress is not None:
+                    self._progress(self.bytes_sent, total)
+            return await hashing
+        finally:
+            if not hashing.done():
+                hashing.cancel()
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         raise TypeError("a FilePayload streams a file; it is never decoded into a string")
