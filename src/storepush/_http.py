@@ -109,21 +109,27 @@ class Watchdog:
     """The time limits of one attempt, moved forward as the attempt makes progress.
 
     The transport creates one per attempt and makes it visible to the upload payload through a
-    context variable; the payload reports each chunk that left and the end of the body.
+    context variable; the payload reports each chunk that left and the end of the body. Its one
+    timer also holds the call's deadline (`CALL_DEADLINE`): no phase may run past it.
     """
 
-    __slots__ = ("_answer", "_idle", "_timer", "phase", "sent")
+    __slots__ = ("_answer", "_deadline", "_idle", "_timer", "at_deadline", "phase", "sent")
 
-    def __init__(self, timeouts: Timeouts) -> None:
+    def __init__(self, timeouts: Timeouts, deadline: float | None = None) -> None:
         self._idle = timeouts.read_idle
         self._answer = timeouts.answer
+        self._deadline = deadline
         self._timer: asyncio.Timeout | None = None
         self.phase = "waiting for a connection"
         self.sent = False
+        self.at_deadline = deadline is not None
 
     def _move(self, seconds: float) -> None:
         if self._timer is not None:
-            self._timer.reschedule(asyncio.get_running_loop().time() + seconds)
+            when = asyncio.get_running_loop().time() + seconds
+            deadline = self._deadline
+            self.at_deadline = deadline is not None and when >= deadline
+            self._timer.reschedule(deadline if self.at_deadline else when)
 
     def connected(self) -> None:
         """The request is about to be written: from now on something may have been sent."""
@@ -142,6 +148,8 @@ class Watchdog:
         self._move(self._answer)
 
     def describe(self) -> str:
+        if self.at_deadline:
+            return f"the call's deadline passed while {self.phase}"
         if self.phase == "sending the body":
             return f"a chunk of the upload did not leave within {self._idle:g}s (stalled link)"
         if self.phase == "waiting for the answer":
@@ -152,6 +160,11 @@ class Watchdog:
 #: The watchdog of the attempt running in this task (and in the body writer it spawns).
 CURRENT_WATCHDOG: contextvars.ContextVar[Watchdog | None] = contextvars.ContextVar(
     "storepush_watchdog", default=None
+)
+#: The loop time by which the current call must be over (set by the session per attempt, for
+#: transports that declare `honours_deadline`).
+CALL_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "storepush_call_deadline", default=None
 )
 
 
@@ -209,6 +222,9 @@ class AiohttpTransport:
     it is and never closed here; only the one this transport created is.
     """
 
+    #: It bounds each exchange by the call's deadline itself (`CALL_DEADLINE`).
+    honours_deadline = True
+
     def __init__(
         self,
         http: aiohttp.ClientSession | None = None,
@@ -251,10 +267,11 @@ class AiohttpTransport:
         method, url = request.method, request.url
         headers = request.wire_headers()
         proxy, proxy_headers = self._proxies.apply(url, headers)
-        watchdog = Watchdog(self.timeouts)
+        deadline = CALL_DEADLINE.get()
+        watchdog = Watchdog(self.timeouts, deadline)
         token = CURRENT_WATCHDOG.set(watchdog)
         try:
-            async with asyncio.timeout(None) as timer:
+            async with asyncio.timeout(deadline) as timer:
                 watchdog._timer = timer
                 if not issubclass(http._request_class, _WatchedRequest):
                     watchdog.connected()  # a caller's session: no hook, so count from now

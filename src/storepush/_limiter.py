@@ -157,9 +157,24 @@ class TokenBucket:
             self._bucket_count = 0
             self._bucket_start = now
 
+    def try_acquire(self) -> bool:
+        """Take a token now if one is there and nobody waits ahead (no await, no lock)."""
+        if self._lock.locked():
+            return False
+        now = self._clock()
+        self._refill(now)
+        if now < self._paused_until or self._tokens < 1.0 - _EPSILON:
+            return False
+        self._tokens -= 1.0
+        self._measure(now)
+        self.stats.acquired += 1
+        return True
+
     async def acquire(self) -> float:
         """Wait for a token in arrival order; returns the seconds spent waiting."""
         start = self._clock()
+        if self.try_acquire():
+            return 0.0
         async with self._lock:
             while True:
                 now = self._clock()

@@ -270,6 +270,8 @@ class RecordingTransport:
         self.recorder = recorder
         self._owns_inner = owns_inner
         self._owns_recorder = owns_recorder
+        #: the call's deadline reaches the inner transport through the same context variable
+        self.honours_deadline = bool(getattr(inner, "honours_deadline", False))
 
     async def send(self, request: Request) -> Response:
         built: list[object] = []

@@ -31,7 +31,14 @@ from tenacity import AsyncRetrying, IterState, RetryCallState, _utils
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions, Timeouts
 from ._coordination import Coordinator, LocalCoordinator
 from ._errors import BuiltinTimeoutError, TimeoutError, TransportError
-from ._http import AiohttpTransport, Request, Response, Transport, cancel_safe_close
+from ._http import (
+    CALL_DEADLINE,
+    AiohttpTransport,
+    Request,
+    Response,
+    Transport,
+    cancel_safe_close,
+)
 from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
 from ._outcome import MAX_REDIRECTS, REDIRECTS, Outcome, Verdict, judge_answer, judge_failure
 from ._outcome import redirect_target as redirect_target
@@ -97,14 +104,22 @@ class _Retry(Exception):
 _ASYNC_ACTIONS: dict[object, bool] = {}
 
 
-class _Attempts(AsyncRetrying):
-    """tenacity's `AsyncRetrying`, made once per call.
+def _as_async(fn: Callable[..., Any]) -> Callable[..., Any]:
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
 
-    Because each call has its own object, its state needs none of the thread-local
-    indirection tenacity uses to make one object shareable (it is not shareable between
-    concurrent tasks anyway), and the action functions it adds on every iteration are
-    classified as sync or async once per code object instead of by `inspect` every time.
-    That keeps the success path to a few microseconds.
+    return call
+
+
+class _Attempts(AsyncRetrying):
+    """tenacity's `AsyncRetrying`, made once per call, with its bookkeeping made cheap.
+
+    Every attempt goes through tenacity's loop (its actions, `DoAttempt`/`DoSleep`, `reraise`);
+    the decisions are ours (`_Call.stop`, `.wait`, `.retry`). Because each call has its own
+    object, its state needs none of the thread-local indirection tenacity uses to make one
+    object shareable (it is not shareable between concurrent tasks anyway); and because our
+    policies are plain functions, they are called directly instead of being classified by
+    `inspect` on every iteration. That keeps the success path to a few microseconds.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -121,11 +136,23 @@ class _Attempts(AsyncRetrying):
         return self._call_statistics
 
     def _add_action_func(self, fn: Callable[..., Any]) -> None:
-        code = getattr(getattr(fn, "__func__", fn), "__code__", fn)
-        is_async = _ASYNC_ACTIONS.get(code)
+        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+        is_async = _ASYNC_ACTIONS.get(code) if code is not None else None
         if is_async is None:
-            is_async = _ASYNC_ACTIONS[code] = _utils.is_coroutine_callable(fn)
-        self._call_state.actions.append(fn if is_async else _utils.wrap_to_async_func(fn))
+            is_async = _utils.is_coroutine_callable(fn)
+            if code is not None:
+                _ASYNC_ACTIONS[code] = is_async
+        self._call_state.actions.append(fn if is_async else _as_async(fn))
+
+    async def _run_retry(self, retry_state: RetryCallState) -> None:  # type: ignore[override]
+        self._call_state.retry_run_result = self.retry(retry_state)
+
+    async def _run_wait(self, retry_state: RetryCallState) -> None:  # type: ignore[override]
+        retry_state.upcoming_sleep = self.wait(retry_state)
+
+    async def _run_stop(self, retry_state: RetryCallState) -> None:  # type: ignore[override]
+        self._call_statistics["delay_since_first_attempt"] = retry_state.seconds_since_start
+        self._call_state.stop_run_result = self.stop(retry_state)
 
 
 class _Call:
@@ -283,6 +310,7 @@ class Session:
         self._transport, self._owns_transport = install(
             self._transport, record, owns_transport=self._owns_transport
         )
+        self._transport_bounds_deadline = bool(getattr(self._transport, "honours_deadline", False))
         self.retry = retry or RetryConfig()
         self.budget = budget or RetryBudget()
         self._clock = clock
@@ -364,9 +392,7 @@ class Session:
             reraise=True,
         )
         try:
-            async for attempt in attempts:
-                with attempt:
-                    response = await self._attempt(call)
+            response: Response = await attempts(self._attempt, call)
         except _Retry as final:
             error = final.outcome.error
             assert error is not None
@@ -381,16 +407,29 @@ class Session:
         method, url = request.method, request.url
         call.attempts += 1
         remaining = None if call.deadline_at is None else call.deadline_at - self._clock()
-        started = self._clock()
         sending = False
         try:
-            async with asyncio.timeout(remaining):
-                waited = await call.bucket.acquire()
-                started = self._clock()
-                sending = True
-                if waited > 0.05:
-                    log.debug("%s %s waited %.3fs for the rate limiter", method, url, waited)
-                response, followed = await self._send_following(request)
+            if not call.bucket.try_acquire():
+                async with asyncio.timeout(remaining):
+                    waited = await call.bucket.acquire()
+                log.debug("%s %s waited %.3fs for the rate limiter", method, url, waited)
+                remaining = None if call.deadline_at is None else call.deadline_at - self._clock()
+            started = self._clock()
+            sending = True
+            if remaining is not None and remaining <= 0:
+                raise BuiltinTimeoutError
+            if self._transport_bounds_deadline:
+                deadline = (
+                    None if remaining is None else asyncio.get_running_loop().time() + remaining
+                )
+                token = CALL_DEADLINE.set(deadline)
+                try:
+                    response, followed = await self._send_following(request)
+                finally:
+                    CALL_DEADLINE.reset(token)
+            else:
+                async with asyncio.timeout(remaining):
+                    response, followed = await self._send_following(request)
         except BuiltinTimeoutError:
             outcome = judge_failure(_deadline_error(call, sent=sending), safe=call.safe)
         except TransportError as exc:
@@ -398,7 +437,8 @@ class Session:
             outcome = judge_failure(exc, safe=call.safe)
         else:
             status = response.status
-            log.debug("%s %s -> %d in %.3fs", method, url, status, self._clock() - started)
+            if log.isEnabledFor(10):
+                log.debug("%s %s -> %d in %.3fs", method, url, status, self._clock() - started)
             if status < 300:
                 return response
             outcome = judge_answer(
