@@ -8,8 +8,8 @@ as a TCP handshake would (`handshake=False` turns that off). Optionally, connect
 at a set rate: each new connection is drawn (seeded, in order of arrival) to be cut after a
 random number of bytes, both ends reset.
 
-Everything is bounded: the number of connections, each direction's bytes in flight (about
-`rate × rtt / 2`, the bandwidth-delay product, plus a chunk or two), and reads (one chunk).
+Everything is bounded: the number of connections, each direction's bytes in flight (twice the
+bandwidth-delay product `rate × rtt / 2`, plus two chunks), and reads (one chunk).
 
 As a library: `Shaper(upstream_port, LinkSpec(...))`, started inside a running loop, or
 `ShaperThread` from synchronous code. From the shell:
@@ -26,11 +26,14 @@ import math
 import random
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 __all__ = ["Link", "LinkSpec", "LinkStats", "Shaper", "ShaperThread"]
 
 CHUNK = 64 * 1024
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class LinkSpec:
     seed: int = 0
     handshake: bool = True
     chunk: int = CHUNK
+    #: what an idle link may send at once: a few chunks, so that a late wake-up of the event
+    #: loop (a ms or two on a busy machine) is made up and the mean rate stays the set one
+    burst: int = 4 * CHUNK
     max_connections: int = 2048
 
     def __post_init__(self) -> None:
@@ -53,8 +59,8 @@ class LinkSpec:
             raise ValueError("rtt must be a finite number of seconds >= 0")
         if not 0.0 <= self.loss_rate <= 1.0:
             raise ValueError("loss_rate is a probability")
-        if self.chunk < 1 or self.max_connections < 1 or self.loss_within < 1:
-            raise ValueError("chunk, max_connections and loss_within must be positive")
+        if min(self.chunk, self.burst, self.max_connections, self.loss_within) < 1:
+            raise ValueError("chunk, burst, max_connections and loss_within must be positive")
 
     @property
     def one_way(self) -> float:
@@ -71,7 +77,7 @@ class LinkSpec:
 
 
 class Link:
-    """One direction: a byte-rate token bucket (burst of one chunk) that may go into debt.
+    """One direction: a byte-rate token bucket that may go into debt.
 
     `reserve(n, now)` returns when `n` bytes depart: now, if the bucket holds `n` tokens, else
     once the debt is paid back at `rate`. Callers are served in the order they reserve.
@@ -117,6 +123,13 @@ class LinkStats:
             dict(self.down_bins),
         )
 
+    def peak_rate(self, start: float, end: float, window: float = 1.0) -> float:
+        """The most bytes per second sent up in any `window` seconds between `start` and `end`."""
+        per = max(1, round(window / self.bin))
+        first, last = int(start / self.bin), int(end / self.bin) + 1
+        sums = [sum(self.up_bins.get(b, 0) for b in range(i, i + per)) for i in range(first, last)]
+        return max(sums, default=0) / (per * self.bin)
+
     def busy_fraction(self, rate: float, start: float, end: float) -> float:
         """How full the up link was between `start` and `end` (seconds since the shaper
         started), from the bins: bytes sent ÷ what the rate allows."""
@@ -128,6 +141,25 @@ class LinkStats:
 
 class _Cut(Exception):
     pass
+
+
+class _Window:
+    """Bytes in flight on one direction of one connection, at most `limit` (or one chunk)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.bytes = 0
+        self._changed = asyncio.Condition()
+
+    async def add(self, n: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.bytes == 0 or self.bytes + n <= self.limit)
+            self.bytes += n
+
+    async def remove(self, n: int) -> None:
+        async with self._changed:
+            self.bytes -= n
+            self._changed.notify_all()
 
 
 class _Connection:
@@ -184,8 +216,8 @@ class Shaper:
         loop = asyncio.get_running_loop()
         self._start = loop.time()
         rate = self.spec.bytes_per_second
-        self._up = Link(rate, self.spec.chunk, self._start)
-        self._down = Link(rate, self.spec.chunk, self._start)
+        self._up = Link(rate, self.spec.burst, self._start)
+        self._down = Link(rate, self.spec.burst, self._start)
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -270,25 +302,32 @@ class Shaper:
         *,
         up: bool,
     ) -> None:
-        """Read a chunk, wait for the link, hand it to the delivery task for `one_way` later."""
+        """Read a chunk, wait for the link, hand it to the delivery task for `one_way` later.
+
+        What is in flight (departed, not yet delivered) is bounded in bytes, at twice the
+        bandwidth-delay product plus two chunks: enough never to slow the link, and a bound
+        however small the reads are.
+        """
         loop = asyncio.get_running_loop()
-        in_flight = self.spec.bytes_per_second or 0.0
-        depth = max(4, min(1024, math.ceil(in_flight * self.spec.one_way / self.spec.chunk) + 4))
-        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue(depth)
-        deliver = asyncio.create_task(self._deliver(queue, sink))
+        rate = self.spec.bytes_per_second
+        bdp = 16 * self.spec.chunk if rate is None else rate * self.spec.one_way
+        window = _Window(int(2 * bdp) + 2 * self.spec.chunk)
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        deliver = asyncio.create_task(self._deliver(queue, sink, window))
         try:
             while True:
                 data = await source.read(self.spec.chunk)
                 now = loop.time()
                 if not data:
-                    await queue.put((now + self.spec.one_way, b""))
+                    queue.put_nowait((now + self.spec.one_way, b""))
                     break
                 departure = link.reserve(len(data), now)
                 if departure > now:
                     await asyncio.sleep(departure - now)
                 self._account(len(data), departure, up=up)
                 conn.count(len(data))
-                await queue.put((departure + self.spec.one_way, data))
+                await window.add(len(data))
+                queue.put_nowait((departure + self.spec.one_way, data))
             await deliver
         finally:
             if not deliver.done():
@@ -297,7 +336,10 @@ class Shaper:
                     await deliver
 
     async def _deliver(
-        self, queue: asyncio.Queue[tuple[float, bytes]], sink: asyncio.StreamWriter
+        self,
+        queue: asyncio.Queue[tuple[float, bytes]],
+        sink: asyncio.StreamWriter,
+        window: _Window,
     ) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -311,6 +353,7 @@ class Shaper:
                 return
             sink.write(data)
             await sink.drain()
+            await window.remove(len(data))
 
     def _account(self, n: int, departure: float, *, up: bool) -> None:
         index = int((departure - self._start) / self.stats.bin)
@@ -361,32 +404,22 @@ class ShaperThread:
             loop.run_until_complete(self.shaper.stop())
             loop.close()
 
-    def _call(self, coro_fn: object) -> object:
+    def _in_loop(self, fn: Callable[[Shaper], T]) -> T:
+        """`fn(shaper)` run on the shaper's own loop, so it sees a consistent state."""
         assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(coro_fn, self._loop)  # type: ignore[arg-type]
-        return future.result(self._timeout)
+        assert self.shaper is not None
+        shaper = self.shaper
+
+        async def call() -> T:
+            return fn(shaper)
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(self._timeout)
 
     def snapshot(self) -> LinkStats:
-        assert self.shaper is not None
-        shaper = self.shaper
-
-        async def copy() -> LinkStats:
-            return shaper.stats.copy()
-
-        result = self._call(copy())
-        assert isinstance(result, LinkStats)
-        return result
+        return self._in_loop(lambda shaper: shaper.stats.copy())
 
     def elapsed(self) -> float:
-        assert self.shaper is not None
-        shaper = self.shaper
-
-        async def now() -> float:
-            return shaper.elapsed()
-
-        result = self._call(now())
-        assert isinstance(result, float)
-        return result
+        return self._in_loop(lambda shaper: shaper.elapsed())
 
     def __enter__(self) -> Shaper:
         self._thread = threading.Thread(target=self._serve, name="shaper", daemon=True)
