@@ -144,22 +144,33 @@ class _Cut(Exception):
 
 
 class _Window:
-    """Bytes in flight on one direction of one connection, at most `limit` (or one chunk)."""
+    """Bytes in flight on one direction of one connection: at most `limit` (or one chunk).
+
+    One pump adds (waiting for room), one delivery task removes; `close` (the far side is
+    gone) wakes the pump, whose next `add` raises.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.bytes = 0
-        self._changed = asyncio.Condition()
+        self.closed = False
+        self._room = asyncio.Event()
 
     async def add(self, n: int) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.bytes == 0 or self.bytes + n <= self.limit)
-            self.bytes += n
+        while not (self.closed or self.bytes == 0 or self.bytes + n <= self.limit):
+            self._room.clear()
+            await self._room.wait()
+        if self.closed:
+            raise ConnectionResetError("the receiving end of the link is gone")
+        self.bytes += n
 
-    async def remove(self, n: int) -> None:
-        async with self._changed:
-            self.bytes -= n
-            self._changed.notify_all()
+    def remove(self, n: int) -> None:
+        self.bytes -= n
+        self._room.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._room.set()
 
 
 class _Connection:
@@ -334,6 +345,8 @@ class Shaper:
                 deliver.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await deliver
+            elif not deliver.cancelled():
+                deliver.exception()  # seen: the pump's own error (a reset) says what happened
 
     async def _deliver(
         self,
@@ -342,18 +355,22 @@ class Shaper:
         window: _Window,
     ) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            arrival, data = await queue.get()
-            wait = arrival - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if not data:
-                if sink.can_write_eof():
-                    sink.write_eof()
-                return
-            sink.write(data)
-            await sink.drain()
-            await window.remove(len(data))
+        try:
+            while True:
+                arrival, data = await queue.get()
+                wait = arrival - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if not data:
+                    if sink.can_write_eof():
+                        sink.write_eof()
+                    return
+                sink.write(data)
+                await sink.drain()
+                window.remove(len(data))
+        except BaseException:
+            window.close()  # the pump must not wait for room forever
+            raise
 
     def _account(self, n: int, departure: float, *, up: bool) -> None:
         index = int((departure - self._start) / self.stats.bin)

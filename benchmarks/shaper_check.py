@@ -20,7 +20,8 @@ MB = 1_000_000
 
 
 async def sink() -> asyncio.Server:
-    """A line protocol: `PING` -> `PONG`; `SEND n` then n bytes -> `GOT n`; `GET n` -> n bytes."""
+    """A line protocol: `PING` -> `PONG`; `SEND n` then n bytes -> `GOT n`; `GET n` -> n bytes;
+    `DROP`: reads a little and resets the connection."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():
@@ -34,6 +35,10 @@ async def sink() -> asyncio.Server:
                 writer.write(b"GOT %d\n" % got)
             elif word == b"GET":
                 writer.write(b"x" * int(arg))
+            elif word == b"DROP":  # read a little, then reset the connection
+                await reader.read(1000)
+                writer.transport.abort()
+                return
             await writer.drain()
         writer.close()
 
@@ -108,6 +113,24 @@ async def main() -> None:
         assert sum(parts) == 25 * MB, parts
         print(f"4 connections x 6.25 MB up at once: {time.perf_counter() - started:.2f} s "
               "(expect ~1.2 s: they share the link)")  # fmt: skip
+        reader, writer = await asyncio.open_connection("127.0.0.1", shaper.port)
+        writer.write(b"DROP\n")
+        try:
+            for _ in range(40):  # keeps sending into a connection the server reset
+                writer.write(b"z" * 65536)
+                await writer.drain()
+            await asyncio.wait_for(reader.read(), 5)
+        except (ConnectionError, TimeoutError):
+            pass
+        writer.close()
+        for _ in range(50):
+            if shaper.stats.connections and not shaper._tasks:
+                break
+            await asyncio.sleep(0.1)
+        print(
+            f"a reset by the server reaches the client; connections left open: {len(shaper._tasks)}"
+        )
+        assert not shaper._tasks
         print(f"counted: {shaper.stats.up_bytes} bytes up, {shaper.stats.down_bytes} down, "
               f"{shaper.stats.connections} connections")  # fmt: skip
     lossy = LinkSpec(rate_bps=None, rtt=0.0, loss_rate=0.5, loss_within=1000, seed=3)
