@@ -46,6 +46,8 @@ from harness import (
 from report import Target
 from shaper import LinkSpec, LinkStats, ShaperThread
 
+import storepush
+
 NAME = "batch"
 TITLE = "A batch on a shaped link"
 ARCHS = ("arm64-v8a", "armeabi-v7a")
@@ -169,8 +171,8 @@ class BatchBench:
                 "< 1 %",
                 f"{sp.throttled_share:.1%} ({sp.throttled} of {sp.requests})",
                 sp.throttled_share < GOAL_429,
-                "the command line's default limiter (5/s, burst 5) starts above this quota "
-                "and learns it from 429s",
+                f"{throttle_detail(sp.log)}; the command line's limiter starts at storepush's "
+                f"default ({default_limit()}) per token and endpoint and adapts on 429s",
             ),
         ]
 
@@ -187,6 +189,11 @@ class BatchBench:
         errors = "".join(
             f"\n{c.label}: {'; '.join(c.errors)}\n" for c in self.contenders if c.errors
         )
+        causes = "".join(
+            f"\n- {c.label}: {throttle_detail(c.log)}." for c in self.contenders if c.throttled
+        )
+        if causes:
+            causes = "\nWhere the 429s came from (the emulator's log):\n" + causes + "\n"
         plot = (
             f"\n![the batch's requests over time against the quota]({self.plot})\n"
             if self.plot
@@ -209,7 +216,35 @@ link's rate; one app's chain of calls (create, two uploads spaced by the quota, 
 "link busy": bytes the client sent over the link from its first request to its last ÷ what
 the link's rate allows in that time; "best 1 s": the most the client sent in any second.
 "published": apps with exactly one committed release holding both APKs.
-{errors}{plot}"""
+{causes}{errors}{plot}"""
+
+
+def default_limit() -> str:
+    limit = storepush.Limits().default
+    return f"{limit.rate:g}/s, burst {limit.burst}"
+
+
+def throttle_detail(log: list[tuple[float, str, str, int]]) -> str:
+    """Which endpoints the 429s were on, and how many were an upload arriving closer to the
+    app's previous upload than the quota's spacing (1/rate)."""
+    by_endpoint: dict[str, int] = defaultdict(int)
+    close = 0
+    last_upload: dict[str, float] = {}
+    for t, who, endpoint, status in sorted(log):
+        if status == 429:
+            by_endpoint[endpoint] += 1
+            previous = last_upload.get(who)
+            if endpoint == "upload" and previous is not None and t - previous < 1 / QUOTA_RATE:
+                close += 1
+        if endpoint == "upload":
+            last_upload[who] = t
+    if not by_endpoint:
+        return "no 429s"
+    where = ", ".join(f"{n} on {e}" for e, n in sorted(by_endpoint.items(), key=lambda kv: -kv[1]))
+    return (
+        f"429s: {where}; {close} of them on an upload arriving less than {1 / QUOTA_RATE:g} s "
+        "after the same app's previous upload"
+    )
 
 
 def batch_limit(ratio: float, throttled: float, busy: float, cores: float) -> str:

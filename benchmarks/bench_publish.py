@@ -118,8 +118,13 @@ class PublishBench:
     def cpu_per_gib(self, cpu: Spread) -> float:
         return cpu.median / (self.largest.size / GIB)
 
+    @property
+    def rss_base(self) -> SizeRow:
+        """The row peak RSS growth is measured from: 64 MiB (the issue's figure), if run."""
+        return next((r for r in self.rows[:-1] if r.size == 64 * MIB), self.rows[0])
+
     def rss_growth(self) -> tuple[float, float]:
-        first, last = self.rows[0], self.rows[-1]
+        first, last = self.rss_base, self.rows[-1]
         return (
             last.storepush_rss_mib - first.storepush_rss_mib,
             last.curl_rss_mib - first.curl_rss_mib,
@@ -152,12 +157,10 @@ class PublishBench:
                 "1",
                 f"{reads:.2f}",
                 reads <= 1.05,
-                f"the file is read {reads:.2f} times: pre-flight checks and the upload each read it"
-                if reads > 1.05
-                else "",
+                reads_limit(self.reads),
             ),
             Target(
-                f"peak RSS growth from {self.rows[0].size // MIB} MiB to {size}",
+                f"peak RSS growth from {self.rss_base.size // MIB} MiB to {size}",
                 "< 16 MiB",
                 f"{growth:+.1f} MiB (curl {curl_growth:+.1f})",
                 growth < 16,
@@ -225,10 +228,20 @@ def time_limit(row: SizeRow, reads: float) -> str:
 
 
 def cpu_limit(row: SizeRow, reads: float) -> str:
-    per_pass = row.storepush_cpu.median / max(reads, 1.0)
+    cpu = row.storepush_cpu.median
     return (
-        f"{reads:.2f} passes over the file (read and SHA-1, about {per_pass:.2f} s each here) "
-        "plus the upload loop in Python; curl hashes nothing and copies in C"
+        f"{cpu:.2f} s of CPU for {row.size / MIB:.0f} MiB over {reads:.2f} passes over the file "
+        f"(about {cpu / max(reads, 1.0):.2f} s a pass, hashing and the upload loop included); "
+        f"curl used {row.curl_cpu.median:.2f} s: it copies in C and hashes nothing"
+    )
+
+
+def reads_limit(reads: FileReads | None) -> str:
+    if reads is None:
+        return "rchar counts every byte read (sockets too): see the strace figure when available"
+    return (
+        f"the process read {reads.read / MIB:.0f} MiB from a {reads.size / MIB:.0f} MiB file, "
+        f"which it opened {reads.opens} times"
     )
 
 
