@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,8 @@ class ChildRun:
     rchar: int  #: bytes read through system calls (files, sockets, pipes)
     stdout: str
     stderr: str
+    started_at: float = 0.0  #: `time.monotonic()` just before the process started
+    ended_at: float = 0.0  #: `time.monotonic()` when it exited (the emulator's log clock too)
 
     @property
     def cpu(self) -> float:
@@ -181,14 +183,17 @@ def run_child(
     sample: bool = True,
     interval: float = 0.003,
     timeout: float = 3600.0,
+    watch: Callable[[int], None] | None = None,
 ) -> ChildRun:
     """Run ``command`` to completion as its own process and measure it (see the module doc).
 
     ``sample=False`` skips the RSS sampling (for start-up timings, where even reading `/proc`
-    every few ms is noise). Output goes to temporary files, so a chatty child never blocks.
+    every few ms is noise). ``watch(pid)`` is called at every sample, to observe the child
+    from outside. Output goes to temporary files, so a chatty child never blocks. Times are
+    on `time.monotonic()`, the clock the emulator's log uses (CLOCK_MONOTONIC is system-wide).
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
+        started = time.monotonic()
         proc = subprocess.Popen(
             list(command),
             stdout=out,
@@ -206,9 +211,11 @@ def run_child(
             while not poller.poll(int(interval * 1000) if sample else 1000):
                 if sample:
                     peak = max(peak, proc_status_kib(proc.pid, "VmHWM") or 0)
-                if time.perf_counter() > deadline:
+                    if watch is not None:
+                        watch(proc.pid)
+                if time.monotonic() > deadline:
                     proc.kill()
-            wall = time.perf_counter() - started
+            ended = time.monotonic()
         finally:
             os.close(pidfd)
         rchar = proc_io(proc.pid).get("rchar", 0)  # a zombie still has its counters
@@ -219,14 +226,37 @@ def run_child(
         return ChildRun(
             tuple(command),
             proc.returncode,
-            wall,
+            ended - started,
             usage.ru_utime,
             usage.ru_stime,
             peak / 1024,
             rchar,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
+            started,
+            ended,
         )
+
+
+class FirstOpen:
+    """A `run_child` watcher: when the child first holds `path` open (`/proc/<pid>/fd`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.paths = {str(path), os.path.realpath(path)}
+        self.at: float | None = None
+
+    def __call__(self, pid: int) -> None:
+        if self.at is not None:
+            return
+        folder = f"/proc/{pid}/fd"
+        try:
+            for fd in os.listdir(folder):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"{folder}/{fd}") in self.paths:
+                        self.at = time.monotonic()
+                        return
+        except OSError:
+            pass
 
 
 # -- ports and servers -------------------------------------------------------------------------
