@@ -223,10 +223,14 @@ def judge_start(
     journal_mine: bool = False,
 ) -> Start:
     """The first decision of a publish (read the draft first, then the releases: a draft
-    committed between the two reads is then seen as committed, never missed)."""
-    for release in (committed, published):
-        if already_there(release, ours):
-            return Start(StartKind.ALREADY, release)
+    committed between the two reads is then seen as committed, never missed).
+
+    Only the *last committed* release can make this build "already committed": when the last
+    published one is this build but a newer one was committed since, this is the re-run of an
+    older job, and it is refused like any other (invariant 2).
+    """
+    if already_there(committed, ours):
+        return Start(StartKind.ALREADY, committed)
     conflicts = version_conflicts(ours, [("committed", committed), ("published", published)])
     if conflicts:
         return Start(StartKind.REFUSE, error=_version_error(conflicts))
