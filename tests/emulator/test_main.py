@@ -8,7 +8,7 @@ import sys
 import aiohttp
 import pytest
 
-from storepush.emulator.__main__ import build, parser, serve
+from storepush.emulator._cli import build, parser, serve
 
 
 def test_parser_and_build() -> None:
@@ -32,11 +32,12 @@ def test_parser_and_build() -> None:
             "0",
         ]
     )
-    emu, demo = build(args)
+    emu, demo, notes = build(args)
     assert not demo
     assert emu.host == "127.0.0.1"
     assert emu.world.apps["t1"].package_name == "com.a"
-    assert emu.world.apps["t2"].package_name.startswith("com.example.app")
+    assert emu.world.apps["t2"].package_name == "com.example.app2"
+    assert notes == ["--app #2 has no package name: it is com.example.app2"]
     assert emu.world.users["k1"].admin
     assert emu.quotas.default is not None
     assert emu.quotas.default.burst == 10
@@ -51,7 +52,7 @@ def test_bad_quota_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 async def test_demo_set_serves_and_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    emu, demo = build(parser().parse_args(["--port", "0"]))
+    emu, demo, _ = build(parser().parse_args(["--port", "0"]))
     assert demo
     stop = asyncio.Event()
     task = asyncio.create_task(serve(emu, demo, stop=stop))
