@@ -214,7 +214,7 @@ def pishkhan_routes(emu: Gate, world: World) -> list[web.RouteDef]:
         world.add_bundle(app, bundle)
         return acted_or(
             decision,
-            success("Bundle successfully uploaded.", bundle=world.bundle_json(bundle), warnings=[]),
+            success("Bundle successfully uploaded.", bundle=world.bundle_json(app), warnings=[]),
         )
 
     async def upload_bin(request: web.Request) -> web.Response:
@@ -228,17 +228,18 @@ def pishkhan_routes(emu: Gate, world: World) -> list[web.RouteDef]:
         _, ingested = await file_parts(request, "file", decision.kind)
         if ingested is None:
             raise bad_request("The field file is required: the .bin file, as a file part.")
-        bundle = world.add_bin(app)
+        world.add_bin(app)
         return acted_or(
-            decision, success("Bin file successfully uploaded.", bundle=world.bundle_json(bundle))
+            decision, success("Bin file successfully uploaded.", bundle=world.bundle_json(app))
         )
 
     async def bundle_status(request: web.Request) -> web.Response:
         app, token = app_of(request)
         await emu.gate(request, endpoint="bundle-status", credential=token)
-        if app.bundle is None:
+        found = world.bundle_json(app)
+        if found is None:
             return json_response(200, {"type": "not-exists", "message": "There is not a bundle."})
-        return success("Bundle status successfully retrived.", bundle=world.bundle_json(app.bundle))
+        return success("Bundle status successfully retrived.", bundle=found)
 
     def at(path: str) -> str:
         return tolerant(PISHKHAN_PREFIX + path)

@@ -338,7 +338,12 @@ class World(PluginWorld):
                 return release
         raise bad_request("There is no committed release awaiting review.")
 
-    def bundle_json(self, bundle: Bundle) -> dict[str, Any]:
+    def bundle_json(self, app: App) -> dict[str, Any] | None:
+        """The app's bundle as `bundle-status` shows it (after letting time pass), or `None`."""
+        self.advance(app)
+        bundle = app.bundle
+        if bundle is None:
+            return None
         state = bundle.state(self.clock(), self.bundle_seconds)
         return {
             "state": state,
@@ -362,6 +367,6 @@ class World(PluginWorld):
                 "releases": [
                     {**r.to_json(full=True), "decision": r.decision} for r in app.releases
                 ],
-                "bundle": None if app.bundle is None else self.bundle_json(app.bundle),
+                "bundle": self.bundle_json(app),
             }
         return {"apps": apps, **self.dump_plugins()}
