@@ -200,7 +200,7 @@ def test_bundle_version_codes_follow_the_rule(world: World, app: App, clock: Clo
     world.create_release(app)
     r = refusal(lambda: bundle(world, app, 7))
     assert "greater than 7" in r.message
-    b = bundle(world, app, 8)
+    bundle(world, app, 8)
     world.add_bin(app)
     world.add_package(app, pkg(8, "e" * 40), "com.x")  # an APK took version code 8 meanwhile
     clock.now += 4
