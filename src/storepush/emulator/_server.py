@@ -234,6 +234,10 @@ class Emulator:
         decision = self.plan.decide(fp[:12], endpoint, mutating=mutating, upload=upload)
         if decision.delay:
             await asyncio.sleep(decision.delay)
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            # the client went away while the answer was delayed: the request is not acted on
+            raise ConnectionResetError("the client closed the connection")
         throttle = self.server_quotas.admit(fp, endpoint, marketplace=store, account=account)
         if throttle is not None:
             request[FAULT] = "quota"
