@@ -253,30 +253,3 @@ async def test_aab_failure(
     _status, body = await send(http, "GET", base(emu) + "/bundle-status")
     assert body["bundle"]["state"] == "E"
     assert body["bundle"]["errors"] == ["bad sig"]
-
-
-async def test_admin_publish_reject_and_state(
-    emu: Emulator, http: aiohttp.ClientSession, apk: Path
-) -> None:
-    await send(http, "POST", base(emu) + "/")
-    await send(http, "POST", base(emu) + "/upload/", data=apk_form(apk))
-    await send(http, "POST", base(emu) + "/commit/", json={"auto_publish": False})
-    async with http.post(emu.url + "/_emulator/bazaar/com.example.one/publish") as r:
-        assert r.status == 200
-    _status, body = await send(http, "GET", base(emu) + "/last-published")
-    assert body["type"] == "success"
-    async with http.post(emu.url + "/_emulator/bazaar/com.example.one/reject") as r:
-        assert r.status == 400  # nothing awaiting review
-    async with http.get(emu.url + "/_emulator/state") as r:
-        state = await r.json()
-    assert TOKEN not in str(state)
-    releases = state["apps"]["com.example.one"]["releases"]
-    assert [r["decision"] for r in releases] == ["published"]
-    async with http.get(emu.url + "/_emulator/log") as r:
-        log = await r.json()
-    assert TOKEN not in str(log)
-    assert {e["endpoint"] for e in log} >= {"create", "upload", "commit", "last-published"}
-    async with http.post(emu.url + "/_emulator/reset") as r:
-        assert r.status == 200
-    assert emu.log == []
-    assert emu.world.apps[TOKEN].releases == []

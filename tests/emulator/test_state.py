@@ -258,28 +258,3 @@ def test_dump_never_holds_a_token(world: World, app: App) -> None:
     assert "tok" not in str(dump)
     assert dump["apps"]["com.x"]["bundle"]["version_code"] == 2
     assert dump["apps"]["com.x"]["account"] is None
-
-
-def test_plugins_rules(world: World) -> None:
-    from storepush.emulator._plugins import User
-
-    world.users["k"] = User("alice")
-    world.users["b"] = User("bob")
-    world.users["r"] = User("root", admin=True)
-    fields = {"name": "P", "shortdesc": "s", "description": "d", "license": "MIT"}
-    plugin = world.create_plugin("k", {**fields, "installation_instructions": "i"}, None, [])
-    assert refusal(lambda: world.create_plugin("k", dict(fields), None, [])).status == 400
-    version = {"plugin_name": "P", "version": "1", "target_bm_versions": "4", "release_notes": "n"}
-    world.add_version("k", version, {"sha1": "x"})
-    assert refusal(lambda: world.add_version("k", version, {})).status == 400
-    assert refusal(lambda: world.add_version("b", {**version, "version": "2"}, {})).status == 403
-    world.add_version("r", {**version, "version": "3"}, {})
-    assert (
-        refusal(lambda: world.add_version("k", {**version, "plugin_name": "Q"}, {})).status == 404
-    )
-    assert world.plugin("k", plugin.id) is plugin
-    assert refusal(lambda: world.plugin("b", plugin.id)).status == 403
-    assert refusal(lambda: world.plugin("k", 99)).status == 404
-    assert [p.name for p in world.plugins_of("k")] == ["P"]
-    assert refusal(lambda: world.user("nope")).status == 403
-    assert world.plugins[plugin.id].to_json()["current_version"] == "3"
