@@ -85,7 +85,7 @@ async def test_non_loopback_host_warns(caplog: pytest.LogCaptureFixture) -> None
 
 async def test_port_in_use_raises_oserror() -> None:
     async with Emulator() as first:
-        with pytest.raises(OSError, match="(?i)address already in use"):
+        with pytest.raises(OSError, match=r"(?i)address already in use"):
             await Emulator(port=first.port).start()
 
 
