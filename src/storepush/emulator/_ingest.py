@@ -46,7 +46,7 @@ __all__ = [
 HEAD = 4 * 1024 * 1024
 TAIL = 4 * 1024 * 1024
 BATCH = 1024 * 1024
-MAX_PENDING = 8 * 1024 * 1024
+MAX_PENDING = 4 * 1024 * 1024
 
 
 @dataclass
