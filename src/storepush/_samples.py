@@ -53,7 +53,7 @@ def _string_pool(strings: list[str]) -> bytes:
 
 
 def axml_manifest(package: str, version_code: int, version_name: str) -> bytes:
-    """A minimal binary AndroidManifest.xml: ``<manifest package versionCode versionName>``."""
+    """A minimal binary AndroidManifest.xml: `<manifest package versionCode versionName>`."""
     strings = ["versionCode", "versionName", "package", "manifest", ANDROID_NS, "android"]
     strings += [version_name, package]
     s = {text: i for i, text in enumerate(strings)}
@@ -215,13 +215,13 @@ def make_aab(
 
 
 def make_bin(path: Path, *, size: int = 4096) -> Path:
-    """Write a stand-in for the ``.bin`` Bazaar's bundle signer produces."""
+    """Write a stand-in for the `.bin` Bazaar's bundle signer produces."""
     path.write_bytes(os.urandom(size))
     return path
 
 
 def make_jar(path: Path, *, name: str = "plugin", size: int = 32 * 1024, seed: int = 0) -> Path:
-    """Write a JAR (a zip with ``META-INF/MANIFEST.MF``) of about ``size`` bytes."""
+    """Write a JAR (a zip with `META-INF/MANIFEST.MF`) of about `size` bytes."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("META-INF/MANIFEST.MF", f"Manifest-Version: 1.0\nBundle-Name: {name}\n")
         _pad(archive, f"{name}/payload.bin", size - 512, seed)

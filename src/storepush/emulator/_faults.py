@@ -1,7 +1,7 @@
 """Seeded faults: 5xx with HTML bodies, 429 bursts, dropped uploads, "acted, then failed".
 
-Faults are drawn per credential and endpoint from ``(seed, credential, endpoint, n)``, where
-``n`` counts that credential's calls to that endpoint. The same seed therefore gives every app
+Faults are drawn per credential and endpoint from `(seed, credential, endpoint, n)`, where
+`n` counts that credential's calls to that endpoint. The same seed therefore gives every app
 the same faults on every run, whatever order concurrent requests arrive in.
 """
 
@@ -19,14 +19,14 @@ __all__ = ["FaultDecision", "FaultPlan", "Faults", "html_error", "retry_after_he
 
 @dataclass
 class Faults:
-    """Fault rates (each a probability per request) and latency, from ``seed``.
+    """Fault rates (each a probability per request) and latency, from `seed`.
 
-    ``error_rate``: a 5xx with an HTML body, before acting. ``throttle_rate``: a 429 before
-    acting (``retry_after_ratio`` of them with a Retry-After header). ``drop_rate``: on uploads,
-    the connection is closed part-way through the body. ``acted_fail_rate``: on calls that change
-    state, the change is made and then a 500/502/504 is answered. ``latency`` and ``jitter``
-    (seconds) delay every answer. ``endpoints``, when set, limits the faults (not the latency)
-    to those endpoint names (``"create"``, ``"upload"``, ``"commit"``, ``"plugin_version"``...).
+    `error_rate`: a 5xx with an HTML body, before acting. `throttle_rate`: a 429 before
+    acting (`retry_after_ratio` of them with a Retry-After header). `drop_rate`: on uploads,
+    the connection is closed part-way through the body. `acted_fail_rate`: on calls that change
+    state, the change is made and then a 500/502/504 is answered. `latency` and `jitter`
+    (seconds) delay every answer. `endpoints`, when set, limits the faults (not the latency)
+    to those endpoint names (`"create"`, `"upload"`, `"commit"`, `"plugin_version"`...).
     """
 
     seed: int = 0
@@ -52,7 +52,7 @@ class Faults:
 
 @dataclass(frozen=True)
 class FaultDecision:
-    """What to do to one request. ``kind`` is None, "error", "throttle", "drop" or "acted"."""
+    """What to do to one request. `kind` is None, "error", "throttle", "drop" or "acted"."""
 
     kind: str | None = None
     status: int = 200
