@@ -95,3 +95,15 @@ def test_emulator_thread_for_synchronous_code() -> None:
             emu.bazaar_url + "/apps/releases/last-published", headers={H: TOKEN}, timeout=10
         )
         assert (r.status_code, r.json()["type"]) == (200, "not-exists")
+
+
+async def test_an_emulator_bug_is_a_500_in_the_envelope(
+    emu: Emulator, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(emu.world, "last", broken)
+    status, body = await send(http, "GET", releases(emu) + "/last-published")
+    assert (status, body["type"]) == (500, "server_error")
+    assert (await send(http, "GET", releases(emu) + "/last-committed"))[0] == 500  # still serving

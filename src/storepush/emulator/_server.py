@@ -308,6 +308,11 @@ class Emulator:
             log.debug("bad request: %s", type(exc).__name__)
             response = self.refusal_response(request, bad_request("The request body is malformed."))
             status = response.status
+        except Exception as exc:  # a bug of the emulator's: answered, logged, never a crash
+            log.error("the emulator failed on %s %s: %r", request.method, request.path, exc)
+            failure = Refusal(500, "server_error", "The emulator failed on this request.")
+            response = self.refusal_response(request, failure)
+            status = response.status
         self._record(request, started, status)
         return response
 
