@@ -25,8 +25,17 @@ from ._faults import FaultDecision
 from ._ingest import Ingested, drop_midway, ingest_file, open_form, read_text
 from ._rules import Refusal, bad_request
 from ._state import World
-from ._web import MARKETPLACE, MAX_UPLOAD, WHO, Dropped, Gate, acted_or, canonical, json_response
-from ._web import tolerant as _tolerant
+from ._web import (
+    MARKETPLACE,
+    MAX_UPLOAD,
+    WHO,
+    Dropped,
+    Gate,
+    acted_or,
+    canonical,
+    json_response,
+    tolerant,
+)
 
 __all__ = ["Wire", "bluemind_routes"]
 
@@ -167,12 +176,9 @@ def bluemind_routes(emu: Gate, world: World) -> list[web.RouteDef]:
             ),
         )
 
-    def at(path: str) -> str:
-        return _tolerant(path)
-
     return [
-        web.get(at(Wire.PLUGINS), canonical(emu, list_plugins)),
-        web.get(at(Wire.PLUGIN), canonical(emu, get_plugin)),
-        web.post(at(Wire.PLUGINS), canonical(emu, create_plugin)),
-        web.post(at(Wire.PLUGIN_VERSION), canonical(emu, add_version)),
+        web.get(tolerant(Wire.PLUGINS), canonical(emu, list_plugins)),
+        web.get(tolerant(Wire.PLUGIN), canonical(emu, get_plugin)),
+        web.post(tolerant(Wire.PLUGINS), canonical(emu, create_plugin)),
+        web.post(tolerant(Wire.PLUGIN_VERSION), canonical(emu, add_version)),
     ]
