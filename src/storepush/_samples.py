@@ -1,8 +1,10 @@
 """Sample files for tests, benchmarks and the demo: APKs, AABs, JARs and images.
 
-The APKs are real zip archives with a binary (AXML) ``AndroidManifest.xml`` carrying a package
-name and version, padded with incompressible data to the size asked for, so uploads move real
-bytes and the emulator's manifest reader has real work to do. Nothing here touches the network.
+The APKs are real zip archives with a binary (AXML) `AndroidManifest.xml` carrying a package
+name and version, native-library folders (`lib/<abi>/`) for the ABIs asked for, and padding of
+incompressible data up to the size asked for, so uploads move real bytes and the emulator's
+readers have real work to do. The bundles carry a protobuf manifest (aapt2's XML format), as
+bundletool writes it. Nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import random
 import struct
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
-from ._apk import ANDROID_NS
+from ._formats import ANDROID_NS, BUNDLE_CONFIG, BUNDLE_MANIFEST
 
 __all__ = [
     "axml_manifest",
@@ -23,6 +26,7 @@ __all__ = [
     "make_bin",
     "make_jar",
     "make_png",
+    "proto_manifest",
 ]
 
 _PAD_CHUNK = 1024 * 1024
@@ -49,7 +53,7 @@ def _string_pool(strings: list[str]) -> bytes:
 
 
 def axml_manifest(package: str, version_code: int, version_name: str) -> bytes:
-    """A minimal binary AndroidManifest.xml: ``<manifest package versionCode versionName>``."""
+    """A minimal binary AndroidManifest.xml: `<manifest package versionCode versionName>`."""
     strings = ["versionCode", "versionName", "package", "manifest", ANDROID_NS, "android"]
     strings += [version_name, package]
     s = {text: i for i, text in enumerate(strings)}
@@ -93,6 +97,11 @@ def _pad(archive: zipfile.ZipFile, name: str, size: int, seed: int) -> None:
             left -= n
 
 
+def _native_libs(archive: zipfile.ZipFile, prefix: str, abis: Sequence[str], name: str) -> None:
+    for abi in abis:
+        archive.writestr(f"{prefix}lib/{abi}/lib{name}.so", b"\x7fELF" + abi.encode())
+
+
 def make_apk(
     path: Path,
     *,
@@ -101,8 +110,13 @@ def make_apk(
     version_name: str = "1.0",
     size: int = 64 * 1024,
     seed: int | None = None,
+    abis: Sequence[str] = (),
 ) -> Path:
-    """Write an APK-shaped zip of about ``size`` bytes; distinct seeds give distinct bytes."""
+    """Write an APK-shaped zip of about `size` bytes; distinct seeds give distinct bytes.
+
+    `abis` are the native-library folders it carries (`lib/<abi>/lib<name>.so`); pass `()`
+    for an APK without native code, which a store lists as `all`.
+    """
     seed = version_code if seed is None else seed
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(
@@ -111,27 +125,103 @@ def make_apk(
             compress_type=zipfile.ZIP_DEFLATED,
         )
         archive.writestr("classes.dex", b"dex\n035\x00" + package.encode())
+        _native_libs(archive, "", abis, package.rsplit(".", 1)[-1])
         _pad(archive, "assets/payload.bin", size - 1024, seed)
     return path
 
 
-def make_aab(path: Path, *, package: str = "com.example.app", size: int = 64 * 1024) -> Path:
-    """Write a bundle-shaped zip (``base/manifest/AndroidManifest.xml``, ``BundleConfig.pb``)."""
+def _key(number: int, wire: int) -> bytes:
+    return _varint((number << 3) | wire)
+
+
+def _varint(value: int) -> bytes:
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field(number: int, value: bytes | str | int) -> bytes:
+    if isinstance(value, int):
+        return _key(number, 0) + _varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return _key(number, 2) + _varint(len(data)) + data
+
+
+def _proto_attribute(
+    name: str, value: str, *, namespace: str = "", resource_id: int = 0, compiled: bytes = b""
+) -> bytes:
+    body = _field(1, namespace) if namespace else b""
+    body += _field(2, name) + _field(3, value)
+    if resource_id:
+        body += _field(5, resource_id)
+    if compiled:
+        body += _field(6, compiled)
+    return _field(4, body)
+
+
+def proto_manifest(package: str, version_code: int, version_name: str) -> bytes:
+    """A minimal bundle manifest in aapt2's protobuf XML: `<manifest package versionCode
+    versionName>`, with the compiled integer for `versionCode` as aapt2 writes it."""
+    code_item = _field(7, _field(6, version_code))  # Item.prim -> Primitive.int_decimal_value
+    name_item = _field(2, _field(1, version_name))  # Item.str -> String.value
+    element = (
+        _field(1, _field(1, "android") + _field(2, ANDROID_NS))  # namespace_declaration
+        + _field(3, "manifest")
+        + _proto_attribute(
+            "versionCode",
+            str(version_code),
+            namespace=ANDROID_NS,
+            resource_id=0x0101021B,
+            compiled=code_item,
+        )
+        + _proto_attribute(
+            "versionName",
+            version_name,
+            namespace=ANDROID_NS,
+            resource_id=0x0101021C,
+            compiled=name_item,
+        )
+        + _proto_attribute("package", package)
+    )
+    return _field(1, element)  # XmlNode.element
+
+
+def make_aab(
+    path: Path,
+    *,
+    package: str = "com.example.app",
+    version_code: int = 1,
+    version_name: str = "1.0",
+    size: int = 64 * 1024,
+    seed: int | None = None,
+    abis: Sequence[str] = ("arm64-v8a",),
+) -> Path:
+    """Write an app bundle: `BundleConfig.pb`, a protobuf `base/manifest/AndroidManifest.xml`
+    and `base/lib/<abi>/` folders, padded to about `size` bytes."""
+    seed = len(package) + version_code if seed is None else seed
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr("BundleConfig.pb", b"\x0a\x04\x31\x2e\x30")
-        archive.writestr("base/manifest/AndroidManifest.xml", package.encode())
-        _pad(archive, "base/assets/payload.bin", size - 1024, len(package))
+        archive.writestr(BUNDLE_CONFIG, b"\x0a\x04\x31\x2e\x30")
+        archive.writestr(BUNDLE_MANIFEST, proto_manifest(package, version_code, version_name))
+        _native_libs(archive, "base/", abis, package.rsplit(".", 1)[-1])
+        _pad(archive, "base/assets/payload.bin", size - 1024, seed)
     return path
 
 
 def make_bin(path: Path, *, size: int = 4096) -> Path:
-    """Write a stand-in for the ``.bin`` Bazaar's bundle signer produces."""
+    """Write a stand-in for the `.bin` Bazaar's bundle signer produces."""
     path.write_bytes(os.urandom(size))
     return path
 
 
 def make_jar(path: Path, *, name: str = "plugin", size: int = 32 * 1024, seed: int = 0) -> Path:
-    """Write a JAR (a zip with ``META-INF/MANIFEST.MF``) of about ``size`` bytes."""
+    """Write a JAR (a zip with `META-INF/MANIFEST.MF`) of about `size` bytes."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("META-INF/MANIFEST.MF", f"Manifest-Version: 1.0\nBundle-Name: {name}\n")
         _pad(archive, f"{name}/payload.bin", size - 512, seed)

@@ -60,3 +60,21 @@ def apk_form(path: Path, architecture: str = "all", field: str = "apk") -> aioht
         content_type="application/vnd.android.package-archive",
     )
     return form
+
+
+async def send(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    token: str | None = TOKEN,
+    **kw: object,
+) -> tuple[int, dict[str, object]]:
+    """One Pishkhan call without following redirects: status and JSON body."""
+    headers: dict[str, str] = {H: token} if token else {}
+    headers.update(kw.pop("headers", None) or {})  # type: ignore[arg-type]
+    async with http.request(method, url, headers=headers, allow_redirects=False, **kw) as r:  # type: ignore[arg-type]
+        return r.status, await r.json(content_type=None)
+
+
+def releases(emu: Emulator) -> str:
+    return emu.bazaar_url + "/apps/releases"

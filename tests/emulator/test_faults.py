@@ -9,7 +9,8 @@ import pytest
 
 from storepush._samples import make_apk
 from storepush.emulator import Emulator, Faults, Quota, Quotas
-from storepush.emulator._faults import FaultPlan, ServerQuotas
+from storepush.emulator._faults import FaultPlan
+from storepush.emulator._quotas import ServerQuotas
 
 from .conftest import TOKEN, H, apk_form
 
@@ -50,8 +51,9 @@ def test_server_quota_bucket() -> None:
     quotas = ServerQuotas(Quotas(default=Quota(2, 2)), lambda: now[0])
     assert quotas.admit("a", "upload") is None
     assert quotas.admit("a", "upload") is None
-    wait = quotas.admit("a", "upload")
-    assert wait == pytest.approx(0.5)
+    throttle = quotas.admit("a", "upload")
+    assert throttle is not None
+    assert (throttle.wait, throttle.scope) == (pytest.approx(0.5), "endpoint")
     assert quotas.admit("b", "upload") is None  # per credential
     now[0] += 0.5
     assert quotas.admit("a", "upload") is None

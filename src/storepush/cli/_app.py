@@ -16,7 +16,7 @@ from .._errors import ValidationError
 from .._proxy import ambient_proxy
 from .._recording import recording
 from .._version import __version__
-from ..emulator.__main__ import main as emulator_main
+from ..emulator._cli import main as emulator_main
 from ._batch import BatchReport, run_batch
 from ._bazaar import BASE_URL_ENV as BAZAAR_URL_ENV
 from ._bazaar import bazaar_app

@@ -1,14 +1,18 @@
-"""The admin API under ``/_emulator/`` (for tests and demos; unauthenticated, loopback only).
+"""The admin API under `/_emulator/` (for tests and demos; unauthenticated, loopback only).
 
-- ``GET  /_emulator/state``: every app's releases and every plugin (by package and user name;
+- `GET  /_emulator/state`: every app's releases and every plugin (by package and user name;
   never a token or key)
-- ``GET  /_emulator/log``: method, path, endpoint, status, fault of every API request
-- ``POST /_emulator/reset``: forget releases, bundles, plugins and the log
-- ``POST /_emulator/apps`` ``{"token", "package"}``; ``POST /_emulator/users`` ``{"key", "name"}``
-- ``POST /_emulator/bazaar/{package}/publish`` or ``/reject``: decide the pending review
-- ``POST /_emulator/bazaar/{package}/bundle-error`` ``{"message"}``: make the bundle fail
-- ``PUT  /_emulator/faults`` (see :class:`Faults`), ``PUT /_emulator/quotas``
-  ``{"default": {"rate", "burst"} | null, "per_endpoint": {...}, "retry_after": bool}``
+- `GET  /_emulator/log`: method, path, endpoint, status, fault of every API request
+- `POST /_emulator/reset`: forget releases, bundles, plugins, the log and the 429 counts
+- `POST /_emulator/apps` `{"token", "package", "account"?}`; `POST /_emulator/users`
+  `{"key", "name", "admin"?}`; `POST /_emulator/accounts` `{"name", "tokens": [...]}`
+- `POST /_emulator/bazaar/{package}/publish` or `/reject`: decide the pending review
+- `POST /_emulator/bazaar/{package}/bundle-error` `{"message"}`: make the bundle fail
+- `PUT  /_emulator/faults` (see `Faults`)
+- `GET|PUT /_emulator/quotas`: the quota settings (`{"default", "per_endpoint", "account",
+  "key", "retry_after"}`, each quota `{"rate", "burst"}` or null); GET also answers
+  `"throttled"`: the 429s so far per app, user, account and cause
+- `GET|PUT /_emulator/quirks`: the quirks (`{"profile"?, <quirk>: value, ...}`; see `Quirks`)
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from ._faults import Faults, Quota, Quotas
-from ._server import ADMIN, json_response
-from ._state import App, bad_request
+from ._faults import Faults
+from ._quirks import Quirks
+from ._quotas import Quotas
+from ._rules import bad_request
+from ._state import App
+from ._web import ADMIN, json_response
 
 if TYPE_CHECKING:
     from ._server import Emulator
@@ -28,23 +35,24 @@ if TYPE_CHECKING:
 __all__ = ["admin_routes"]
 
 
-def _quota(value: Any) -> Quota | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise bad_request("a quota is {rate, burst} or null")
-    return Quota(rate=float(value["rate"]), burst=int(value.get("burst", 1)))
-
-
 def admin_routes(emu: Emulator) -> list[web.RouteDef]:
     world = emu.world
 
     async def body(request: web.Request) -> dict[str, Any]:
         raw = await request.read()
-        data = msgspec.json.decode(raw) if raw.strip() else {}
+        try:
+            data = msgspec.json.decode(raw) if raw.strip() else {}
+        except msgspec.DecodeError:
+            raise bad_request("expected a JSON object") from None
         if not isinstance(data, dict):
             raise bad_request("expected a JSON object")
         return data
+
+    def required(data: dict[str, Any], *names: str) -> list[str]:
+        missing = [n for n in names if not isinstance(data.get(n), str) or not data[n]]
+        if missing:
+            raise bad_request(f"required: {', '.join(missing)}")
+        return [data[n] for n in names]
 
     def app_named(package: str) -> App:
         for app in world.apps.values():
@@ -64,13 +72,28 @@ def admin_routes(emu: Emulator) -> list[web.RouteDef]:
 
     async def add_app(request: web.Request) -> web.Response:
         data = await body(request)
-        emu.add_app(str(data["token"]), str(data["package"]))
-        return json_response(201, {"package": data["package"]})
+        token, package = required(data, "token", "package")
+        account = data.get("account")
+        emu.add_app(token, package, account=str(account) if account else None)
+        return json_response(201, {"package": package, "account": account})
 
     async def add_user(request: web.Request) -> web.Response:
         data = await body(request)
-        emu.add_user(str(data["key"]), str(data["name"]), admin=bool(data.get("admin", False)))
-        return json_response(201, {"name": data["name"]})
+        key, name = required(data, "key", "name")
+        emu.add_user(key, name, admin=bool(data.get("admin", False)))
+        return json_response(201, {"name": name})
+
+    async def add_account(request: web.Request) -> web.Response:
+        data = await body(request)
+        (name,) = required(data, "name")
+        tokens = data.get("tokens")
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise bad_request("tokens is a list of app tokens")
+        try:
+            emu.add_account(name, tokens)
+        except KeyError as exc:
+            raise bad_request(str(exc.args[0])) from None
+        return json_response(201, {"name": name, "apps": len(tokens)})
 
     async def decide(request: web.Request) -> web.Response:
         app = app_named(request.match_info["package"])
@@ -92,21 +115,25 @@ def admin_routes(emu: Emulator) -> list[web.RouteDef]:
             raise bad_request(str(exc)) from None
         return json_response(200, {"ok": True})
 
-    async def quotas(request: web.Request) -> web.Response:
-        data = await body(request)
+    async def get_quotas(request: web.Request) -> web.Response:
+        return json_response(200, {**emu.quotas.to_json(), "throttled": emu.throttled.to_json()})
+
+    async def put_quotas(request: web.Request) -> web.Response:
         try:
-            emu.set_quotas(
-                Quotas(
-                    default=_quota(data.get("default")),
-                    per_endpoint={
-                        k: q for k, v in data.get("per_endpoint", {}).items() if (q := _quota(v))
-                    },
-                    retry_after=bool(data.get("retry_after", False)),
-                )
-            )
-        except (KeyError, TypeError, ValueError) as exc:
+            emu.set_quotas(Quotas.from_json(await body(request)))
+        except (TypeError, ValueError) as exc:
             raise bad_request(f"bad quota: {exc}") from None
         return json_response(200, {"ok": True})
+
+    async def get_quirks(request: web.Request) -> web.Response:
+        return json_response(200, emu.quirks.to_json())
+
+    async def put_quirks(request: web.Request) -> web.Response:
+        try:
+            emu.set_quirks(Quirks.from_json(await body(request), base=emu.quirks))
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        return json_response(200, emu.quirks.to_json())
 
     return [
         web.get(ADMIN + "/state", state),
@@ -114,8 +141,12 @@ def admin_routes(emu: Emulator) -> list[web.RouteDef]:
         web.post(ADMIN + "/reset", reset),
         web.post(ADMIN + "/apps", add_app),
         web.post(ADMIN + "/users", add_user),
+        web.post(ADMIN + "/accounts", add_account),
         web.post(ADMIN + "/bazaar/{package}/{action:publish|reject}", decide),
         web.post(ADMIN + "/bazaar/{package}/bundle-error", bundle_error),
         web.put(ADMIN + "/faults", faults),
-        web.put(ADMIN + "/quotas", quotas),
+        web.get(ADMIN + "/quotas", get_quotas),
+        web.put(ADMIN + "/quotas", put_quotas),
+        web.get(ADMIN + "/quirks", get_quirks),
+        web.put(ADMIN + "/quirks", put_quirks),
     ]

@@ -1,40 +1,63 @@
-"""BlueMind MarketPlace routes: list and get plugins (GET, ``api-key`` header), create a plugin
-and add a version (POST multipart: a ``json`` form part carrying ``api_key``, then files).
+"""BlueMind MarketPlace routes: list and get plugins (GET, `api-key` header), create a plugin
+and add a version (POST multipart: a `json` form part carrying `api_key`, and files).
 
-File parts are streamed, hashed and described, never kept. A thumbnail and screenshots must be
-images by their bytes; a version's ``package`` is required.
+The parts may come in any order (the documents fix none). A file part is streamed, counted and
+hashed as it arrives, whether or not the `json` part came first: only its size, SHA-1 and first
+bytes are ever needed, so nothing is spooled to disk. The request is authenticated (and passes
+the gate) when the `json` part arrives, and refused at the end of the body if the key is wrong:
+the outcome a Django service reaches after spooling the files. A slashless GET gets a 301 to
+the slashed path (Django's APPEND_SLASH, which the vendor's HTTP client follows), and so does a
+path with a doubled leading slash (`//addons/...`, which the vendor's sample builds).
+
+The wire constants below are restated from the documents on purpose, not imported from the
+SDK: `tests/emulator/test_wire_constants.py` holds the two copies against each other.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
-from ._ingest import Ingested, ingest_file, read_text
-from ._server import MARKETPLACE, MAX_UPLOAD, WHO, acted_or, drop_midway, json_response
-from ._state import Refusal, bad_request
+from .._formats import sniff_image
+from ._faults import FaultDecision
+from ._ingest import Ingested, drop_midway, ingest_file, open_form, read_text
+from ._rules import Refusal, bad_request
+from ._state import World
+from ._web import (
+    MARKETPLACE,
+    MAX_UPLOAD,
+    WHO,
+    Dropped,
+    Gate,
+    acted_or,
+    canonical,
+    json_response,
+    tolerant,
+)
 
-if TYPE_CHECKING:
-    from ._faults import FaultDecision
-    from ._server import Emulator
+__all__ = ["Wire", "bluemind_routes"]
 
-__all__ = ["bluemind_routes"]
 
-API = "/addons/api"
+class Wire:
+    """BlueMind's paths, its credential header, and the multipart convention's names."""
+
+    API_KEY_HEADER = "api-key"
+    API_KEY_FIELD = "api_key"
+    JSON_PART = "json"
+    PLUGINS = "/addons/api/plugins/"
+    PLUGIN = "/addons/api/plugin/{id}/"
+    PLUGIN_VERSION = "/addons/api/plugin_version/"
+
+
 CREATE_FIELDS = ("name", "shortdesc", "description", "license", "installation_instructions")
 VERSION_FIELDS = ("plugin_name", "version", "target_bm_versions", "release_notes")
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+_JSON_LIMIT = 1024 * 1024
+_TEXT_LIMIT = 64 * 1024
 
 
-def is_image(head: bytes) -> bool:
-    return head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-
-
-def bluemind_routes(emu: Emulator) -> list[web.RouteDef]:
-    world = emu.world
-
+def bluemind_routes(emu: Gate, world: World) -> list[web.RouteDef]:
     def user_of(request: web.Request, key: str | None) -> str:
         request[MARKETPLACE] = "bluemind"
         found_key, user = world.user(key)
@@ -42,17 +65,15 @@ def bluemind_routes(emu: Emulator) -> list[web.RouteDef]:
         return found_key
 
     async def list_plugins(request: web.Request) -> web.Response:
-        request[MARKETPLACE] = "bluemind"
-        key = user_of(request, request.headers.get("api-key"))
+        key = user_of(request, request.headers.get(Wire.API_KEY_HEADER))
         await emu.gate(request, endpoint="plugins", credential=key)
         return json_response(200, [p.to_json() for p in world.plugins_of(key)])
 
     async def get_plugin(request: web.Request) -> web.Response:
-        request[MARKETPLACE] = "bluemind"
-        key = user_of(request, request.headers.get("api-key"))
+        key = user_of(request, request.headers.get(Wire.API_KEY_HEADER))
         await emu.gate(request, endpoint="plugin", credential=key)
         try:
-            plugin_id = int(request.match_info["plugin_id"])
+            plugin_id = int(request.match_info["id"])
         except ValueError:
             raise Refusal(404, "not_found", "Not found.") from None
         return json_response(200, world.plugin(key, plugin_id).to_json())
@@ -60,53 +81,55 @@ def bluemind_routes(emu: Emulator) -> list[web.RouteDef]:
     async def read_form(
         request: web.Request, endpoint: str, required: tuple[str, ...]
     ) -> tuple[str, dict[str, str], dict[str, Ingested], FaultDecision]:
-        """The ``json`` part (authenticated, gated) and every file part, streamed."""
+        """The `json` part (authenticated, gated) and every file part, in any order."""
         request[MARKETPLACE] = "bluemind"
         doc: dict[str, Any] | None = None
         key = ""
-        decision = None
+        decision: FaultDecision | None = None
         files: dict[str, Ingested] = {}
-        index = 0
 
-        async def take_json(text: str) -> None:
-            nonlocal doc, key, decision
+        async def take_json(text: str) -> FaultDecision:
+            nonlocal doc, key
             try:
                 doc = msgspec.json.decode(text)
             except msgspec.DecodeError:
                 raise bad_request("The json part is not valid JSON.") from None
             if not isinstance(doc, dict):
                 raise bad_request("The json part must be a JSON object.")
-            api_key = doc.get("api_key") or request.headers.get("api-key")
+            api_key = doc.get(Wire.API_KEY_FIELD) or request.headers.get(Wire.API_KEY_HEADER)
             key = user_of(request, api_key if isinstance(api_key, str) else None)
-            decision = await emu.gate(
+            return await emu.gate(
                 request, endpoint=endpoint, credential=key, mutating=True, upload=True
             )
 
         if request.content_type == "application/x-www-form-urlencoded":
             # what requests sends for data={"json": ...} when there are no files
             form = await request.post()
-            value = form.get("json")
+            value = form.get(Wire.JSON_PART)
             if isinstance(value, str):
-                await take_json(value)
-            reader = None
-        elif request.content_type.startswith("multipart/"):
-            reader = await request.multipart()
+                decision = await take_json(value)
         else:
-            raise bad_request("Expected a multipart/form-data body with a json part.")
-        while reader is not None and (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise bad_request("Nested multipart bodies are not accepted.")
-            if part.name == "json" and part.filename is None:
-                await take_json(await read_text(part, name="json", limit=1024 * 1024))
-            elif part.filename is not None:
-                if decision is None:
-                    raise bad_request("The json part must come before the files.")
-                if decision.kind == "drop":
-                    await drop_midway(request, part)
-                index += 1
-                files[part.name or f"file{index}"] = await ingest_file(part, max_size=MAX_UPLOAD)
-            else:
-                await read_text(part, name=part.name or "field", limit=64 * 1024)
+            reader = open_form(request, emu.quirks)
+            while (part := await reader.next()) is not None:
+                if part.name == Wire.JSON_PART and part.filename is None:
+                    text = await read_text(reader, name=Wire.JSON_PART, limit=_JSON_LIMIT)
+                    decision = await take_json(text)
+                    if decision.kind == "drop" and files:
+                        if request.transport is not None:
+                            request.transport.close()
+                        raise Dropped
+                elif part.filename is not None:
+                    if decision is not None and decision.kind == "drop":
+                        await drop_midway(request, reader)
+                    name = part.name or f"file{len(files) + 1}"
+                    files[name] = await ingest_file(
+                        reader,
+                        max_size=MAX_UPLOAD,
+                        filename=part.filename,
+                        content_type=part.content_type,
+                    )
+                else:
+                    await read_text(reader, name=part.name or "field", limit=_TEXT_LIMIT)
         if doc is None or decision is None:
             raise bad_request("The json part is required.")
         fields: dict[str, str] = {}
@@ -123,7 +146,7 @@ def bluemind_routes(emu: Emulator) -> list[web.RouteDef]:
     async def create_plugin(request: web.Request) -> web.Response:
         key, fields, files, decision = await read_form(request, "create", CREATE_FIELDS)
         for name, item in files.items():
-            if not is_image(item.head):
+            if sniff_image(item.head[:16]) is None:
                 raise bad_request(f"The file {name} is not an image.")
         thumbnail = files.pop("thumbnail", None)
         plugin = world.create_plugin(
@@ -154,8 +177,8 @@ def bluemind_routes(emu: Emulator) -> list[web.RouteDef]:
         )
 
     return [
-        web.get(API + "/plugins/", list_plugins),
-        web.get(API + "/plugin/{plugin_id}/", get_plugin),
-        web.post(API + "/plugins/", create_plugin),
-        web.post(API + "/plugin_version/", add_version),
+        web.get(tolerant(Wire.PLUGINS), canonical(emu, list_plugins)),
+        web.get(tolerant(Wire.PLUGIN), canonical(emu, get_plugin)),
+        web.post(tolerant(Wire.PLUGINS), canonical(emu, create_plugin)),
+        web.post(tolerant(Wire.PLUGIN_VERSION), canonical(emu, add_version)),
     ]

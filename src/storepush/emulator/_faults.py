@@ -1,7 +1,7 @@
-"""Server-side quotas and seeded faults.
+"""Seeded faults: 5xx with HTML bodies, 429 bursts, dropped uploads, "acted, then failed".
 
-Faults are drawn per credential and endpoint from ``(seed, credential, endpoint, n)``, where
-``n`` counts that credential's calls to that endpoint. The same seed therefore gives every app
+Faults are drawn per credential and endpoint from `(seed, credential, endpoint, n)`, where
+`n` counts that credential's calls to that endpoint. The same seed therefore gives every app
 the same faults on every run, whatever order concurrent requests arrive in.
 """
 
@@ -10,47 +10,23 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FaultDecision", "FaultPlan", "Faults", "Quota", "Quotas", "ServerQuotas"]
-
-
-@dataclass(frozen=True)
-class Quota:
-    """At most ``burst`` calls at once and ``rate`` per second, per credential and endpoint."""
-
-    rate: float
-    burst: int = 1
-
-
-@dataclass
-class Quotas:
-    """Server quotas: a default (``None``: unlimited) and overrides per endpoint name.
-
-    ``retry_after`` adds a ``Retry-After`` header to quota 429s (the live service documents
-    none, so it is off by default).
-    """
-
-    default: Quota | None = None
-    per_endpoint: dict[str, Quota] = field(default_factory=dict)
-    retry_after: bool = False
-
-    def for_endpoint(self, endpoint: str) -> Quota | None:
-        return self.per_endpoint.get(endpoint, self.default)
+__all__ = ["FaultDecision", "FaultPlan", "Faults", "html_error", "retry_after_header"]
 
 
 @dataclass
 class Faults:
-    """Fault rates (each a probability per request) and latency, from ``seed``.
+    """Fault rates (each a probability per request) and latency, from `seed`.
 
-    ``error_rate``: a 5xx with an HTML body, before acting. ``throttle_rate``: a 429 before
-    acting (``retry_after_ratio`` of them with a Retry-After header). ``drop_rate``: on uploads,
-    the connection is closed part-way through the body. ``acted_fail_rate``: on calls that change
-    state, the change is made and then a 500/502/504 is answered. ``latency`` and ``jitter``
-    (seconds) delay every answer. ``endpoints``, when set, limits the faults (not the latency)
-    to those endpoint names (``"create"``, ``"upload"``, ``"commit"``, ``"plugin_version"``...).
+    `error_rate`: a 5xx with an HTML body, before acting. `throttle_rate`: a 429 before
+    acting (`retry_after_ratio` of them with a Retry-After header). `drop_rate`: on uploads,
+    the connection is closed part-way through the body. `acted_fail_rate`: on calls that change
+    state, the change is made and then a 500/502/504 is answered. `latency` and `jitter`
+    (seconds) delay every answer. `endpoints`, when set, limits the faults (not the latency)
+    to those endpoint names (`"create"`, `"upload"`, `"commit"`, `"plugin_version"`...).
     """
 
     seed: int = 0
@@ -76,7 +52,7 @@ class Faults:
 
 @dataclass(frozen=True)
 class FaultDecision:
-    """What to do to one request. ``kind`` is None, "error", "throttle", "drop" or "acted"."""
+    """What to do to one request. `kind` is None, "error", "throttle", "drop" or "acted"."""
 
     kind: str | None = None
     status: int = 200
@@ -110,30 +86,6 @@ class FaultPlan:
         if mutating and draws[3] < f.acted_fail_rate:
             return FaultDecision("acted", rng.choice((500, 502, 504)), delay=delay)
         return FaultDecision(delay=delay)
-
-
-class ServerQuotas:
-    """Token buckets per (credential, endpoint) on the server's clock."""
-
-    def __init__(self, quotas: Quotas, clock: Callable[[], float]) -> None:
-        self.quotas = quotas
-        self._clock = clock
-        self._buckets: dict[tuple[str, str], list[float]] = {}
-
-    def admit(self, credential: str, endpoint: str) -> float | None:
-        """``None`` when the call is within quota; else the seconds until it would be."""
-        quota = self.quotas.for_endpoint(endpoint)
-        if quota is None:
-            return None
-        now = self._clock()
-        bucket = self._buckets.setdefault((credential, endpoint), [float(quota.burst), now])
-        tokens = min(float(quota.burst), bucket[0] + (now - bucket[1]) * quota.rate)
-        bucket[1] = now
-        if tokens >= 1.0:
-            bucket[0] = tokens - 1.0
-            return None
-        bucket[0] = tokens
-        return (1.0 - tokens) / quota.rate
 
 
 def retry_after_header(seconds: float) -> str:

@@ -1,39 +1,58 @@
 """Pishkhan routes: the seven documented endpoints and the AAB flow, with the documented bodies.
 
-Paths: ``/v1/apps/releases/`` (POST create, DELETE), ``upload/``, ``commit/``, ``upload-aab/``,
-``upload-bin/`` (POST, trailing slash; without it the answer is a 301, as a Django service
-gives, which drops a POST body), and the GETs ``last-committed``, ``last-uncommitted``,
-``last-published``, ``bundle-status`` (with or without the slash).
+Handlers only parse: the token, the form, the JSON body. Every rule (drafts, version codes per
+architecture, the architecture field, bundle processing) is the state model's (`_state.py`,
+`_rules.py`). Paths are served under `/v1` as on the live base URL. POST and DELETE paths
+carry a trailing slash; without it the answer is a 301, as a Django service gives (or the
+request is served, with the `slashless_post` quirk). The GETs answer with or without it.
+
+The wire constants below are restated from the documents on purpose, not imported from the
+SDK: `tests/emulator/test_wire_constants.py` holds the two copies against each other.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
-from ._ingest import Ingested, ingest_file, read_text
-from ._server import (
+from .._formats import MANIFEST, is_bundle, native_abis
+from ._ingest import Ingested, drop_midway, ingest_file, open_form, read_text
+from ._rules import bad_request, choose_architecture
+from ._state import App, Bundle, Package, World
+from ._web import (
     MARKETPLACE,
     MAX_UPLOAD,
     PISHKHAN_PREFIX,
     WHO,
+    Gate,
+    Handler,
     acted_or,
-    drop_midway,
+    canonical,
     json_response,
+    tolerant,
 )
-from ._state import App, Bundle, Package, bad_request
 
-if TYPE_CHECKING:
-    from ._server import Emulator
+__all__ = ["Wire", "pishkhan_routes"]
 
-__all__ = ["pishkhan_routes"]
 
-SECRET_HEADER = "CAFEBAZAAR-PISHKHAN-API-SECRET"  # noqa: S105 - a header name
-ARCHITECTURES = ("all", "armeabi-v7a", "arm64-v8a")
-BASE = PISHKHAN_PREFIX + "/apps/releases"
+class Wire:
+    """Pishkhan's paths (below the `/v1` base URL) and its credential header."""
+
+    SECRET_HEADER = "CAFEBAZAAR-PISHKHAN-API-SECRET"  # noqa: S105 - a header name
+    CREATE = "/apps/releases/"
+    DELETE = "/apps/releases/"
+    UPLOAD = "/apps/releases/upload/"
+    COMMIT = "/apps/releases/commit/"
+    LAST_COMMITTED = "/apps/releases/last-committed"
+    LAST_UNCOMMITTED = "/apps/releases/last-uncommitted"
+    LAST_PUBLISHED = "/apps/releases/last-published"
+    UPLOAD_AAB = "/apps/releases/upload-aab/"
+    UPLOAD_BIN = "/apps/releases/upload-bin/"
+    BUNDLE_STATUS = "/apps/releases/bundle-status/"
+
 
 _NOT_EXISTS = {
     "committed": "There is not a committed release.",
@@ -45,18 +64,21 @@ _LAST_MESSAGES = {
     "uncommitted": "Last uncommitted release successfully retrived.",
     "published": "Last published release successfully retrived.",
 }
+_TEXT_LIMIT = 64 * 1024
 
 
 def success(message: str, status: int = 200, **extra: Any) -> web.Response:
     return json_response(status, {"type": "success", "message": message, **extra})
 
 
-def pishkhan_routes(emu: Emulator) -> list[web.RouteDef]:
-    world = emu.world
+def _today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
+
+def pishkhan_routes(emu: Gate, world: World) -> list[web.RouteDef]:
     def app_of(request: web.Request) -> tuple[App, str | None]:
         request[MARKETPLACE] = "bazaar"
-        token = request.headers.get(SECRET_HEADER)
+        token = request.headers.get(Wire.SECRET_HEADER)
         app = world.app(token)
         request[WHO] = app.package_name
         return app, token
@@ -64,23 +86,22 @@ def pishkhan_routes(emu: Emulator) -> list[web.RouteDef]:
     async def file_parts(
         request: web.Request, file_field: str, decision_kind: str | None
     ) -> tuple[dict[str, str], Ingested | None]:
-        if not request.content_type.startswith("multipart/"):
-            raise bad_request("Expected a multipart/form-data body.")
-        reader = await request.multipart()
+        """The form's text fields and its file part (streamed, hashed, never kept whole)."""
+        reader = open_form(request, emu.quirks)
         fields: dict[str, str] = {}
         ingested = None
         while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise bad_request("Nested multipart bodies are not accepted.")
             if part.name == file_field and part.filename is not None:
                 if decision_kind == "drop":
-                    await drop_midway(request, part)
-                ingested = await ingest_file(part, max_size=MAX_UPLOAD)
+                    await drop_midway(request, reader)
+                ingested = await ingest_file(
+                    reader,
+                    max_size=MAX_UPLOAD,
+                    filename=part.filename,
+                    content_type=part.content_type,
+                )
             elif part.name and part.filename is None:
-                fields[part.name] = await read_text(part, name=part.name, limit=64 * 1024)
-            else:
-                while await part.read_chunk(1024 * 1024):
-                    pass
+                fields[part.name] = await read_text(reader, name=part.name, limit=_TEXT_LIMIT)
         return fields, ingested
 
     async def create(request: web.Request) -> web.Response:
@@ -105,21 +126,28 @@ def pishkhan_routes(emu: Emulator) -> list[web.RouteDef]:
         )
         world.require_draft(app)
         fields, ingested = await file_parts(request, "apk", decision.kind)
-        architecture = fields.get("architecture", request.query.get("architecture"))
-        if architecture not in ARCHITECTURES:
-            raise bad_request(f"architecture must be one of {', '.join(ARCHITECTURES)}.")
+        try:
+            architecture = choose_architecture(
+                fields.get("architecture"), request.query.get("architecture"), emu.quirks
+            )
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
         if ingested is None:
-            raise bad_request("The apk field is required.")
-        if not ingested.is_zip():
+            raise bad_request("The field apk is required: the APK file, as a file part.")
+        names = ingested.zip_names()
+        if names is None and not ingested.is_zip():
             raise bad_request("The uploaded file is not a valid APK.")
+        if names is not None and MANIFEST not in names:
+            raise bad_request(f"The uploaded file is not a valid APK: it has no {MANIFEST}.")
         manifest = ingested.manifest()
         package = Package(
             apk_size=ingested.size,
             sha1_hash=ingested.sha1,
             version_code=manifest.version_code if manifest else None,
             version_name=manifest.version_name if manifest else None,
-            upload_date=datetime.now(UTC).strftime("%Y-%m-%d"),
+            upload_date=_today(),
             architecture=architecture,
+            abis=native_abis(names) if names is not None else None,
         )
         world.add_package(app, package, manifest.package if manifest else None)
         return acted_or(
@@ -144,27 +172,18 @@ def pishkhan_routes(emu: Emulator) -> list[web.RouteDef]:
             success("Release successfully committed.", release=release.to_json(full=True)),
         )
 
-    def last(which: str) -> Any:
+    def last(which: str) -> Handler:
         async def handler(request: web.Request) -> web.Response:
             app, token = app_of(request)
             await emu.gate(request, endpoint=f"last-{which}", credential=token)
             release = world.last(app, which)
-            if release is None:
-                return json_response(200, {"type": "not-exists", "message": _NOT_EXISTS[which]})
-            return success(_LAST_MESSAGES[which], release=release.to_json())
+            if release is not None:
+                return success(_LAST_MESSAGES[which], release=release.to_json())
+            if which == "uncommitted" and emu.quirks.empty_draft == "null":
+                return success(_LAST_MESSAGES[which], release=None)
+            return json_response(200, {"type": "not-exists", "message": _NOT_EXISTS[which]})
 
         return handler
-
-    def bundle_json(bundle: Bundle) -> dict[str, Any]:
-        now = emu.clock()
-        state = bundle.state(now, world.bundle_seconds)
-        return {
-            "state": state,
-            "errors": bundle.errors() if state == "E" else [],
-            "sha1": bundle.sha1,
-            "size": bundle.size,
-            "package_name": bundle.package_name,
-        }
 
     async def upload_aab(request: web.Request) -> web.Response:
         app, token = app_of(request)
@@ -174,30 +193,28 @@ def pishkhan_routes(emu: Emulator) -> list[web.RouteDef]:
         world.require_draft(app)
         _, ingested = await file_parts(request, "aab", decision.kind)
         if ingested is None:
-            raise bad_request("The aab field is required.")
-        names: set[str] = set()
-        if ingested.is_zip():
-            import zipfile
-
-            try:
-                with zipfile.ZipFile(ingested.zip_view()) as archive:
-                    names = set(archive.namelist())
-            except (zipfile.BadZipFile, ValueError, OSError):
-                names = set()
-        valid = "BundleConfig.pb" in names or "base/manifest/AndroidManifest.xml" in names
-        app.bundle = Bundle(
+            raise bad_request("The field aab is required: the app bundle, as a file part.")
+        names = ingested.zip_names()
+        if names is None or not is_bundle(names):
+            raise bad_request(
+                "The uploaded file is not a valid Android App Bundle: "
+                "it has no base/manifest/AndroidManifest.xml."
+            )
+        manifest = ingested.bundle_manifest()
+        bundle = Bundle(
             sha1=ingested.sha1,
             size=ingested.size,
             uploaded_at=emu.clock(),
-            valid=valid,
-            package_name=app.package_name,
+            valid=True,
+            package_name=(manifest.package if manifest else None) or app.package_name,
+            version_code=manifest.version_code if manifest else None,
+            version_name=manifest.version_name if manifest else None,
+            abis=native_abis(names, bundle=True),
         )
-        warnings = [] if valid else ["The file does not look like an Android App Bundle."]
+        world.add_bundle(app, bundle)
         return acted_or(
             decision,
-            success(
-                "Bundle successfully uploaded.", bundle=bundle_json(app.bundle), warnings=warnings
-            ),
+            success("Bundle successfully uploaded.", bundle=world.bundle_json(app), warnings=[]),
         )
 
     async def upload_bin(request: web.Request) -> web.Response:
@@ -210,52 +227,36 @@ def pishkhan_routes(emu: Emulator) -> list[web.RouteDef]:
             raise bad_request("There is not a bundle waiting for its bin file.")
         _, ingested = await file_parts(request, "file", decision.kind)
         if ingested is None:
-            raise bad_request("The file field is required.")
-        bundle.bin_at = emu.clock()
+            raise bad_request("The field file is required: the .bin file, as a file part.")
+        world.add_bin(app)
         return acted_or(
-            decision, success("Bin file successfully uploaded.", bundle=bundle_json(bundle))
+            decision, success("Bin file successfully uploaded.", bundle=world.bundle_json(app))
         )
 
     async def bundle_status(request: web.Request) -> web.Response:
         app, token = app_of(request)
         await emu.gate(request, endpoint="bundle-status", credential=token)
-        bundle = app.bundle
-        if bundle is None:
+        found = world.bundle_json(app)
+        if found is None:
             return json_response(200, {"type": "not-exists", "message": "There is not a bundle."})
-        body = bundle_json(bundle)
-        draft = app.draft
-        done = body["state"] == "D" and draft is not None
-        if done and draft and not any(p.sha1_hash == bundle.sha1 for p in draft.packages):
-            draft.packages.append(
-                Package(
-                    apk_size=bundle.size,
-                    sha1_hash=bundle.sha1,
-                    version_code=None,
-                    version_name=None,
-                    upload_date=datetime.now(UTC).strftime("%Y-%m-%d"),
-                    kind="aab",
-                )
-            )
-        return success("Bundle status successfully retrived.", bundle=body)
+        return success("Bundle status successfully retrived.", bundle=found)
 
-    async def add_slash(request: web.Request) -> web.Response:
-        raise web.HTTPMovedPermanently(request.path + "/")
+    def at(path: str) -> str:
+        return tolerant(PISHKHAN_PREFIX + path)
 
     routes = [
-        web.post(BASE + "/", create),
-        web.delete(BASE + "/", delete),
-        web.post(BASE + "/upload/", upload),
-        web.post(BASE + "/commit/", commit),
-        web.post(BASE + "/upload-aab/", upload_aab),
-        web.post(BASE + "/upload-bin/", upload_bin),
+        web.post(at(Wire.CREATE), canonical(emu, create)),
+        web.delete(at(Wire.DELETE), canonical(emu, delete)),
+        web.post(at(Wire.UPLOAD), canonical(emu, upload)),
+        web.post(at(Wire.COMMIT), canonical(emu, commit)),
+        web.post(at(Wire.UPLOAD_AAB), canonical(emu, upload_aab)),
+        web.post(at(Wire.UPLOAD_BIN), canonical(emu, upload_bin)),
+        web.get(at(Wire.BUNDLE_STATUS), canonical(emu, bundle_status, either_slash=True)),
     ]
-    for path in ("", "/upload", "/commit", "/upload-aab", "/upload-bin"):
-        routes.append(web.post(BASE + path, add_slash))
-    routes.append(web.delete(BASE, add_slash))
-    for which in ("committed", "uncommitted", "published"):
-        handler = last(which)
-        routes.append(web.get(f"{BASE}/last-{which}", handler))
-        routes.append(web.get(f"{BASE}/last-{which}/", handler))
-    routes.append(web.get(BASE + "/bundle-status", bundle_status))
-    routes.append(web.get(BASE + "/bundle-status/", bundle_status))
+    for which, path in (
+        ("committed", Wire.LAST_COMMITTED),
+        ("uncommitted", Wire.LAST_UNCOMMITTED),
+        ("published", Wire.LAST_PUBLISHED),
+    ):
+        routes.append(web.get(at(path), canonical(emu, last(which), either_slash=True)))
     return routes

@@ -1,52 +1,66 @@
-"""The emulator's world: apps, releases, packages, bundles; users, plugins, versions.
+"""The emulator's world: apps, releases, packages, bundles (here); users and plugins (`_plugins`).
 
-Pure state and rules, no I/O: the HTTP handlers call these methods and turn a :class:`Refusal`
-into the documented error answer. Time comes from an injected clock, so review and bundle
-processing move on a clock the tests control.
+Pure state and rules, no I/O: the HTTP handlers parse a request, call one of these methods, and
+turn a `Refusal` into the documented error answer. Time comes from an injected clock, and
+everything that happens with time (review, bundle processing) happens on that clock, whoever
+asks: a bundle whose processing is done has joined the draft by the next call that looks at the
+app, whether or not anyone polled `bundle-status`.
 
-**Assumptions** (the services document no such thing; chosen to be plausible and said here once):
-the plugin JSON schema (:meth:`Plugin.to_json`), BlueMind's error body ``{"detail": ...}`` and
-success statuses (200 on GET, 201 on POST), the message of Pishkhan's ``not-exists`` answers,
-the 400 messages other than "There is not an uncommitted release.", and the bundle's JSON.
+The rules themselves (version codes per architecture, the architecture field) are pure
+functions in `_rules.py`. **Assumptions** (the service documents no such thing; chosen to be
+plausible and said here once): the message of Pishkhan's `not-exists` answers, the 400 messages
+other than "There is not an uncommitted release.", the bundle's JSON, and that a rejected
+release's version codes stay used, like those of any committed release.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["App", "Bundle", "Package", "Plugin", "Refusal", "Release", "User", "World"]
+from .._formats import ALL, architecture_label
+from ._plugins import Plugin, PluginVersion, PluginWorld, User
+from ._rules import NO_DRAFT, Refusal, abis_of, bad_request, version_code_refusal
+
+__all__ = [
+    "App",
+    "Bundle",
+    "Package",
+    "Plugin",
+    "PluginVersion",
+    "Refusal",
+    "Release",
+    "User",
+    "World",
+    "bad_request",
+]
 
 
-class Refusal(Exception):
-    """A request the rules refuse: ``status``, the envelope ``type`` and a message."""
-
-    def __init__(self, status: int, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_type = error_type
-        self.message = message
-
-
-def bad_request(message: str) -> Refusal:
-    return Refusal(400, "bad_request", message)
-
-
-NO_DRAFT = "There is not an uncommitted release."
+def _today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 @dataclass
 class Package:
+    """One package of a release. `architecture` is what the upload's form said; `abis`, when
+    known, the native-library folders the file really has (`None`: take the form's word)."""
+
     apk_size: int
     sha1_hash: str
     version_code: int | None
     version_name: str | None
     upload_date: str
-    architecture: str = "all"
+    architecture: str = ALL
     kind: str = "apk"
+    abis: frozenset[str] | None = None
+
+    @property
+    def effective_abis(self) -> frozenset[str]:
+        """The ABI set the version-code rule compares (empty: `all`)."""
+        return self.abis if self.abis is not None else abis_of(self.architecture)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,7 +71,7 @@ class Package:
             "api_level": 21,
             "target_api_level": 34,
             "upload_date": self.upload_date,
-            "cpu_architectures": "" if self.architecture == "all" else self.architecture,
+            "cpu_architectures": architecture_label(self.effective_abis),
             "dpi": 1,
             "locale": "en",
             "additional_files": [],
@@ -95,6 +109,8 @@ class Release:
 
 @dataclass
 class Bundle:
+    """An uploaded app bundle, its manifest, and where its processing stands."""
+
     sha1: str
     size: int
     uploaded_at: float
@@ -102,8 +118,14 @@ class Bundle:
     package_name: str | None
     bin_at: float | None = None
     forced_error: str | None = None
+    version_code: int | None = None
+    version_name: str | None = None
+    abis: frozenset[str] = frozenset()
+    joined: bool = False
 
     def state(self, now: float, processing: float) -> str:
+        """`U` (waiting for the .bin), `S` (queued), `P` (processing), `D` (done), `E` (failed):
+        the first half of `processing` seconds after the .bin is queued, the second processing."""
         if self.bin_at is None:
             return "U"
         if not self.valid or self.forced_error:
@@ -119,75 +141,41 @@ class Bundle:
             return [self.forced_error]
         return [] if self.valid else ["The uploaded file is not a valid Android App Bundle."]
 
+    def package(self) -> Package:
+        """The package the store makes of this bundle once it is processed."""
+        return Package(
+            apk_size=self.size,
+            sha1_hash=self.sha1,
+            version_code=self.version_code,
+            version_name=self.version_name,
+            upload_date=_today(),
+            architecture=architecture_label(self.abis),
+            kind="aab",
+            abis=self.abis,
+        )
+
 
 @dataclass
 class App:
     package_name: str
     releases: list[Release] = field(default_factory=list)
     bundle: Bundle | None = None
+    account: str | None = None
 
     @property
     def draft(self) -> Release | None:
         last = self.releases[-1] if self.releases else None
         return last if last is not None and not last.committed else None
 
-
-@dataclass
-class PluginVersion:
-    version: str
-    target_bm_versions: str
-    release_notes: str
-    package: dict[str, Any]
-    created: str
+    def committed_packages(self) -> Iterator[tuple[int | None, frozenset[str]]]:
+        """`(version_code, abis)` of every package already committed (or published)."""
+        for release in self.releases:
+            if release.committed:
+                for package in release.packages:
+                    yield package.version_code, package.effective_abis
 
 
-@dataclass
-class Plugin:
-    id: int
-    name: str
-    owner: str
-    fields: dict[str, str]
-    thumbnail: dict[str, Any] | None
-    screenshots: list[dict[str, Any]]
-    versions: list[PluginVersion] = field(default_factory=list)
-    published: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """The assumed plugin schema (BlueMind documents none)."""
-        current = self.versions[-1].version if self.versions else None
-        return {
-            "id": self.id,
-            "name": self.name,
-            "owner": self.owner,
-            "shortdesc": self.fields.get("shortdesc", ""),
-            "description": self.fields.get("description", ""),
-            "license": self.fields.get("license", ""),
-            "installation_instructions": self.fields.get("installation_instructions", ""),
-            "home_url": self.fields.get("home_url"),
-            "published": self.published,
-            "current_version": current,
-            "thumbnail": self.thumbnail,
-            "screenshots": self.screenshots,
-            "versions": [
-                {
-                    "version": v.version,
-                    "target_bm_versions": v.target_bm_versions,
-                    "release_notes": v.release_notes,
-                    "created": v.created,
-                    **v.package,
-                }
-                for v in self.versions
-            ],
-        }
-
-
-@dataclass
-class User:
-    name: str
-    admin: bool = False
-
-
-class World:
+class World(PluginWorld):
     """Everything the emulator knows, and the rules that change it."""
 
     def __init__(
@@ -197,26 +185,27 @@ class World:
         review_seconds: float = 2.0,
         bundle_seconds: float = 2.0,
     ) -> None:
+        super().__init__()
         self.clock = clock
         self.review_seconds = review_seconds
         self.bundle_seconds = bundle_seconds
         self.apps: dict[str, App] = {}  # token -> app
-        self.users: dict[str, User] = {}  # api key -> user
-        self.plugins: dict[int, Plugin] = {}
         self._ids = itertools.count(1000)
-        self._plugin_ids = itertools.count(1)
 
     # -- Pishkhan -------------------------------------------------------------------------
 
     def app(self, token: str | None) -> App:
+        """The app of a token, brought up to the clock; or the documented 403."""
         found = self.apps.get(token or "")
         if found is None:
             raise Refusal(
                 403, "access_forbidden", "You do not have permission to perform this action."
             )
+        self.advance(found)
         return found
 
-    def _review(self, app: App) -> None:
+    def advance(self, app: App) -> None:
+        """Let time pass for `app`: due reviews are decided, processed bundles join the draft."""
         now = self.clock()
         for release in app.releases:
             due = (
@@ -229,8 +218,22 @@ class World:
             if due:
                 release.decision = "published"
                 release.decided_at = now
+        bundle, draft = app.bundle, app.draft
+        if bundle is None or bundle.joined or draft is None:
+            return
+        if bundle.state(now, self.bundle_seconds) != "D":
+            return
+        package = bundle.package()
+        problem = self._refusal_for(app, draft, package)
+        if problem is not None:
+            bundle.forced_error = problem
+            return
+        bundle.joined = True
+        if not any(p.sha1_hash == package.sha1_hash for p in draft.packages):
+            draft.packages.append(package)
 
     def create_release(self, app: App) -> Release:
+        self.advance(app)
         if app.draft is not None:
             raise bad_request("There is an uncommitted release.")
         release = Release(id=next(self._ids), creation_date=datetime.now(UTC).replace(tzinfo=None))
@@ -238,47 +241,57 @@ class World:
         return release
 
     def delete_release(self, app: App) -> None:
+        self.advance(app)
         if app.draft is None:
             raise bad_request(NO_DRAFT)
         app.releases.pop()
         app.bundle = None
 
     def require_draft(self, app: App) -> Release:
+        self.advance(app)
         draft = app.draft
         if draft is None:
             raise bad_request(NO_DRAFT)
         return draft
 
-    def last_published_code(self, app: App) -> int | None:
-        self._review(app)
-        codes = [
-            p.version_code
-            for r in app.releases
-            if r.decision == "published"
-            for p in r.packages
-            if p.version_code is not None
-        ]
-        return max(codes) if codes else None
+    def _refusal_for(self, app: App, draft: Release, package: Package) -> str | None:
+        code = package.version_code
+        if code is not None and any(p.version_code == code for p in draft.packages):
+            return f"A package with version code {code} is already in the release."
+        return version_code_refusal(code, package.effective_abis, app.committed_packages())
 
-    def add_package(self, app: App, package: Package, package_name: str | None) -> Package:
+    def check_package(self, app: App, package: Package, package_name: str | None) -> Release:
+        """The draft `package` may join, or the refusal: wrong app, or a version code that is
+        already in the draft, or not above what is committed for its architecture."""
         draft = self.require_draft(app)
         if package_name is not None and package_name != app.package_name:
             raise bad_request(
                 f"The package name {package_name} does not match this app ({app.package_name})."
             )
-        if package.version_code is not None:
-            floor = self.last_published_code(app)
-            if floor is not None and package.version_code <= floor:
-                raise bad_request(
-                    f"The version code {package.version_code} must be greater than the last "
-                    f"published version code ({floor})."
-                )
-            if any(p.version_code == package.version_code for p in draft.packages):
-                raise bad_request(
-                    f"A package with version code {package.version_code} is already in the release."
-                )
-        draft.packages.append(package)
+        problem = self._refusal_for(app, draft, package)
+        if problem is not None:
+            raise bad_request(problem)
+        return draft
+
+    def add_package(self, app: App, package: Package, package_name: str | None) -> Package:
+        self.check_package(app, package, package_name).packages.append(package)
         return package
+
+    def add_bundle(self, app: App, bundle: Bundle) -> Bundle:
+        """A bundle for the draft (replacing one not yet processed), if its manifest passes
+        the same checks as an APK's."""
+        self.check_package(app, bundle.package(), bundle.package_name)
+        app.bundle = bundle
+        return bundle
+
+    def add_bin(self, app: App) -> Bundle:
+        """The signer's `.bin` arrived: the bundle is queued for processing."""
+        self.advance(app)
+        bundle = app.bundle
+        if bundle is None or bundle.bin_at is not None:
+            raise bad_request("There is not a bundle waiting for its bin file.")
+        bundle.bin_at = self.clock()
+        return bundle
 
     def commit(self, app: App, body: dict[str, Any]) -> Release:
         draft = self.require_draft(app)
@@ -304,7 +317,8 @@ class World:
         return draft
 
     def last(self, app: App, which: str) -> Release | None:
-        self._review(app)
+        """The last `committed`, `uncommitted` (the draft) or `published` release, or `None`."""
+        self.advance(app)
         if which == "uncommitted":
             return app.draft
         for release in reversed(app.releases):
@@ -316,7 +330,7 @@ class World:
 
     def decide(self, app: App, decision: str) -> Release:
         """Admin: publish or reject the newest committed release awaiting review."""
-        self._review(app)
+        self.advance(app)
         for release in reversed(app.releases):
             if release.committed and release.decision is None:
                 release.decision = decision
@@ -324,67 +338,22 @@ class World:
                 return release
         raise bad_request("There is no committed release awaiting review.")
 
-    # -- BlueMind -------------------------------------------------------------------------
-
-    def user(self, key: str | None) -> tuple[str, User]:
-        found = self.users.get(key or "")
-        if found is None:
-            raise Refusal(403, "forbidden", "Invalid or missing API key.")
-        return key or "", found
-
-    def plugins_of(self, key: str) -> list[Plugin]:
-        return [p for p in self.plugins.values() if p.owner == self.users[key].name]
-
-    def plugin(self, key: str, plugin_id: int) -> Plugin:
-        found = self.plugins.get(plugin_id)
-        if found is None:
-            raise Refusal(404, "not_found", "Not found.")
-        user = self.users[key]
-        if found.owner != user.name and not user.admin:
-            raise Refusal(403, "forbidden", "You do not own this plugin.")
-        return found
-
-    def create_plugin(
-        self,
-        key: str,
-        fields: dict[str, str],
-        thumbnail: dict[str, Any] | None,
-        screenshots: list[dict[str, Any]],
-    ) -> Plugin:
-        if any(p.name == fields["name"] for p in self.plugins.values()):
-            raise bad_request(f"A plugin named {fields['name']!r} already exists.")
-        plugin = Plugin(
-            id=next(self._plugin_ids),
-            name=fields["name"],
-            owner=self.users[key].name,
-            fields=fields,
-            thumbnail=thumbnail,
-            screenshots=screenshots,
-        )
-        self.plugins[plugin.id] = plugin
-        return plugin
-
-    def add_version(
-        self, key: str, fields: dict[str, str], package: dict[str, Any]
-    ) -> tuple[Plugin, PluginVersion]:
-        user = self.users[key]
-        plugin = next((p for p in self.plugins.values() if p.name == fields["plugin_name"]), None)
-        if plugin is None:
-            raise Refusal(404, "not_found", f"No plugin named {fields['plugin_name']!r}.")
-        if plugin.owner != user.name and not user.admin:
-            raise Refusal(403, "forbidden", "You do not own this plugin.")
-        if any(v.version == fields["version"] for v in plugin.versions):
-            raise bad_request(f"Version {fields['version']} already exists for this plugin.")
-        version = PluginVersion(
-            version=fields["version"],
-            target_bm_versions=fields["target_bm_versions"],
-            release_notes=fields["release_notes"],
-            package=package,
-            created=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        plugin.versions.append(version)
-        plugin.published = True
-        return plugin, version
+    def bundle_json(self, app: App) -> dict[str, Any] | None:
+        """The app's bundle as `bundle-status` shows it (after letting time pass), or `None`."""
+        self.advance(app)
+        bundle = app.bundle
+        if bundle is None:
+            return None
+        state = bundle.state(self.clock(), self.bundle_seconds)
+        return {
+            "state": state,
+            "errors": bundle.errors() if state == "E" else [],
+            "sha1": bundle.sha1,
+            "size": bundle.size,
+            "package_name": bundle.package_name,
+            "version_code": bundle.version_code,
+            "version_name": bundle.version_name,
+        }
 
     # -- admin ----------------------------------------------------------------------------
 
@@ -392,15 +361,12 @@ class World:
         """The whole state, keyed by package name and user name: never a token or a key."""
         apps = {}
         for app in self.apps.values():
-            self._review(app)
+            self.advance(app)
             apps[app.package_name] = {
+                "account": app.account,
                 "releases": [
                     {**r.to_json(full=True), "decision": r.decision} for r in app.releases
                 ],
-                "bundle": None if app.bundle is None else {"sha1": app.bundle.sha1},
+                "bundle": self.bundle_json(app),
             }
-        return {
-            "apps": apps,
-            "users": sorted(u.name for u in self.users.values()),
-            "plugins": [p.to_json() for p in self.plugins.values()],
-        }
+        return {"apps": apps, **self.dump_plugins()}
