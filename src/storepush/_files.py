@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._errors import FileChangedError, ValidationError
+from ._formats import sniff_image as sniff_image_bytes
 
 __all__ = [
     "FileIdentity",
@@ -105,24 +106,10 @@ def open_zip_names(path: Path, *, field: str, kind: str) -> set[str]:
         ) from None
 
 
-_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
-
 def sniff_image(path: Path) -> str | None:
-    """The image content type from the file's bytes (PNG, JPEG, GIF, WebP), else ``None``."""
+    """The image content type of a file, from its bytes (PNG, JPEG, GIF, WebP), else `None`."""
     with path.open("rb") as handle:
-        head = handle.read(16)
-    for magic, content_type in _IMAGE_MAGIC:
-        if head.startswith(magic):
-            return content_type
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+        return sniff_image_bytes(handle.read(16))
 
 
 def ascii_filename(path: Path, default: str) -> str:

@@ -30,7 +30,7 @@ import threading
 import time
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -45,8 +45,8 @@ from aiohttp.payload import BytesPayload, Payload
 from yarl import URL
 
 from . import _scrub
-from ._apk import read_apk_manifest
 from ._errors import ValidationError
+from ._formats import native_abis, read_apk_manifest, read_bundle_manifest
 from ._http import Request, Response, Transport
 from ._recording_clean import Cleaner, encode_clean
 from ._recording_format import (
@@ -81,17 +81,6 @@ CREDENTIAL_HEADERS = {"cafebazaar-pishkhan-api-secret": "bazaar", "api-key": "bl
 # -- summaries -----------------------------------------------------------------------------
 
 
-def _abis(names: Iterable[str], *, bundle: bool) -> list[str]:
-    found = set()
-    for name in names:
-        parts = name.split("/")
-        if bundle:
-            parts = parts[1:]  # <module>/lib/<abi>/...
-        if len(parts) >= 3 and parts[0] == "lib" and parts[1]:
-            found.add(parts[1])
-    return sorted(found)
-
-
 def android_info(path: Path, filename: str | None, content_type: str | None) -> AndroidInfo | None:
     """Package metadata of an APK or AAB at `path` (by name or type), or `None`."""
     lowered = (filename or path.name).lower()
@@ -106,13 +95,13 @@ def android_info(path: Path, filename: str | None, content_type: str | None) -> 
             names = archive.namelist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return AndroidInfo(kind=kind)
-    info = AndroidInfo(kind=kind, abis=_abis(names, bundle=kind == "aab"))
-    if kind == "apk":
-        manifest = read_apk_manifest(str(path))
-        if manifest is not None:
-            info.package = manifest.package
-            info.version_code = manifest.version_code
-            info.version_name = manifest.version_name
+    info = AndroidInfo(kind=kind, abis=sorted(native_abis(names, bundle=kind == "aab")))
+    reader = read_apk_manifest if kind == "apk" else read_bundle_manifest
+    manifest = reader(str(path))
+    if manifest is not None:
+        info.package = manifest.package
+        info.version_code = manifest.version_code
+        info.version_name = manifest.version_name
     return info
 
 

@@ -7,13 +7,13 @@ request. Pickling is refused so a secret cannot land in a file by accident.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import warnings
 from typing import NoReturn
 
 from . import _scrub
 from ._errors import ValidationError
+from ._formats import fingerprint
 
 __all__ = ["Secret", "SecretWhitespaceWarning", "as_secret"]
 
@@ -59,7 +59,7 @@ class Secret:
             raise ValidationError(field, f"is longer than {_MAX_LEN} characters")
         self._value = stripped
         self.field = field
-        self._fingerprint = hashlib.sha256(stripped.encode()).hexdigest()[:16]
+        self._fingerprint = fingerprint(stripped)
         self._forms = _scrub.variants(stripped)
         _scrub.register(self)
 

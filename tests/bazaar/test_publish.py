@@ -363,3 +363,23 @@ async def test_an_empty_draft_left_by_a_dead_run_is_adopted(
     result = await client.publish([a])  # a fresh runner: no journal, no memory
     assert result.draft == "adopted"
     assert_exactly_once(emu, a)
+
+
+@pytest.mark.parametrize("empty_draft", ["not-exists", "null"])
+async def test_both_of_the_stores_no_draft_answers(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory, empty_draft: str
+) -> None:
+    """The document's `not-exists` and the live store's `success` + `release: null` (field
+    evidence): a first publish, a re-run, and a dead run's empty draft, in both settings."""
+    from storepush.emulator import Quirks
+
+    emu.set_quirks(Quirks(empty_draft=empty_draft))  # type: ignore[arg-type]
+    a = apk_factory(2)
+    assert await client.last_uncommitted() is None
+    first = await client.publish([a])
+    assert first.draft == "created"
+    assert (await client.publish([a])).already_committed
+    await client.create_release()  # a run killed right after its create
+    b = apk_factory(3)
+    assert (await client.publish([b])).draft == "adopted"
+    assert [r.committed for r in emu.world.apps[TOKEN].releases] == [True, True]

@@ -20,9 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .._apk import MANIFEST, ManifestInfo, read_apk_manifest
 from .._errors import ValidationError
 from .._files import check_file, check_text
+from .._formats import (
+    ARCHITECTURES,
+    MANIFEST,
+    ManifestInfo,
+    is_bundle,
+    native_abis,
+    read_apk_manifest,
+    read_bundle_manifest,
+)
 from .._uploads import FileIdentity
 from ._models import ALL_ABIS, Architecture
 
@@ -50,22 +58,19 @@ ArchitectureName = Literal["all", "armeabi-v7a", "arm64-v8a"]
 #: A path, or `(path, architecture)`; a typo in the architecture fails type checking.
 ApkInput = str | os.PathLike[str] | tuple[str | os.PathLike[str], Architecture | ArchitectureName]
 
-_ARCHITECTURES = [a.value for a in Architecture]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LIB = re.compile(r"^lib/([^/]+)/[^/]+\.so$")
-_BUNDLE_MARKERS = ("BundleConfig.pb", "base/manifest/AndroidManifest.xml")
 
 
 def check_architecture(value: object, *, field: str = "architecture") -> Architecture:
     """One of `all`, `armeabi-v7a`, `arm64-v8a`, as a string or `Architecture`."""
     if isinstance(value, Architecture):
         return value
-    if isinstance(value, str) and value in _ARCHITECTURES:
+    if isinstance(value, str) and value in ARCHITECTURES:
         return Architecture(value)
     raise ValidationError(
         field,
         f"{value!r} is not an architecture",
-        f"use one of {', '.join(_ARCHITECTURES)} (as a string, never a number)",
+        f"use one of {', '.join(ARCHITECTURES)} (as a string, never a number)",
     )
 
 
@@ -187,12 +192,6 @@ def _zip_names(path: Path, *, field: str, kind: str) -> list[str]:
         ) from None
 
 
-def abis_from_names(names: Sequence[str]) -> frozenset[str]:
-    """The ABIs of an APK's native libraries, from its member names (`lib/<abi>/x.so`)."""
-    found = {m.group(1) for name in names if (m := _LIB.match(name))}
-    return frozenset(found) or ALL_ABIS
-
-
 def parse_apk(
     value: object,
     architecture: object = Architecture.ALL,
@@ -211,7 +210,7 @@ def parse_apk(
         raise ValidationError(
             field, f"{path.name} has no {MANIFEST}, so it is not an APK", "pass the built .apk"
         )
-    abis = abis_from_names(names)
+    abis = native_abis(names) or ALL_ABIS
     if arch is not Architecture.ALL and abis and arch.value not in abis:
         raise ValidationError(
             arch_field,
@@ -267,7 +266,8 @@ def parse_apks(items: object) -> list[LocalApk]:
 
 
 def parse_bundle(aab: object, signer: object) -> LocalBundle:
-    """An `.aab` (a zip with `BundleConfig.pb` or a base manifest) and its non-empty `.bin`."""
+    """An `.aab` (a zip with a base module manifest, whose protobuf manifest gives its version
+    code for the pre-flight check) and its non-empty `.bin`."""
     if aab is None or signer is None:
         raise ValidationError(
             "aab" if aab is None else "bin",
@@ -275,11 +275,17 @@ def parse_bundle(aab: object, signer: object) -> LocalBundle:
         )
     aab_path = check_file(aab, field="aab")
     names = _zip_names(aab_path, field="aab", kind="aab")
-    if not any(marker in names for marker in _BUNDLE_MARKERS):
+    if not is_bundle(names):
         raise ValidationError(
-            "aab", f"{aab_path.name} is a zip but not an app bundle", "pass the built .aab"
+            "aab",
+            f"{aab_path.name} is a zip but not an app bundle (no base/manifest/)",
+            "pass the .aab the build produced",
         )
     bin_path = check_file(signer, field="bin")
     return LocalBundle(
-        aab_path, FileIdentity.of(aab_path.stat()), bin_path, FileIdentity.of(bin_path.stat())
+        aab_path,
+        FileIdentity.of(aab_path.stat()),
+        bin_path,
+        FileIdentity.of(bin_path.stat()),
+        read_bundle_manifest(str(aab_path)),
     )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from storepush._apk import parse_manifest, read_apk_manifest
+from storepush._formats import parse_manifest, read_apk_manifest
 from storepush._samples import axml_manifest, make_apk
 
 
