@@ -4,7 +4,7 @@ The rules `storepush._recording` applies to every line: credential headers (and 
 `Set-Cookie`, `Authorization`, `Proxy-Authorization`) masked by name; string values of keys such
 as `api_key` or `token` masked in any JSON; every text passed through `storepush._scrub.scrub`
 and then through an explicit removal of the request's own credentials, in every echoed form
-(`extra_forms` adds the ones `_scrub.variants` does not list). A line is encoded, then checked
+A line is encoded, then checked
 whole: if a credential form still shows (say, made by JSON escaping itself), every string is
 cleaned one by one and the line checked again; failing that, the line is cut down to what holds
 no text from the server (`"withheld": true`).
@@ -12,11 +12,9 @@ no text from the server (`"withheld": true`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 
@@ -31,7 +29,6 @@ __all__ = [
     "SENSITIVE_KEYS",
     "Cleaner",
     "encode_clean",
-    "extra_forms",
 ]
 
 MASK = _scrub.MASK
@@ -49,19 +46,6 @@ SENSITIVE_KEYS = frozenset({"api_key", "api-key", "apikey", "token", "secret", "
 _HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 
-def extra_forms(value: str) -> set[str]:
-    """Echoed forms `storepush._scrub.variants` does not list, removed here for the request's
-    own credentials: urllib's default `quote` (which keeps `/`), lower-case percent escapes,
-    JSON with `<`, `>`, `&` as `\\u00XX` (Go's default), and JSON inside a JSON string."""
-    in_json = json.dumps(value)[1:-1]
-    return {
-        quote(value),
-        _HEX_ESCAPE.sub(lambda m: m.group().lower(), quote(value, safe="")),
-        in_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
-        json.dumps(in_json)[1:-1],
-    }
-
-
 class Cleaner:
     """Removes credentials from text: every live secret, then the request's own ones."""
 
@@ -69,7 +53,6 @@ class Cleaner:
         forms: set[str] = set()
         for secret in secrets:
             forms.update(secret._scrub_variants())
-            forms.update(extra_forms(secret.reveal()))
         self._own = sorted((form for form in forms if form), key=len, reverse=True)
 
     def text(self, value: str) -> str:

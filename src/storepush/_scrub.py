@@ -16,6 +16,7 @@ import base64
 import html
 import json
 import logging
+import re
 import threading
 import weakref
 from typing import Protocol
@@ -34,14 +35,29 @@ _LIVE: weakref.WeakSet[_HasVariants] = weakref.WeakSet()
 _LOCK = threading.Lock()
 
 
+_HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
 def variants(value: str) -> tuple[str, ...]:
-    """``value`` and the forms a server might echo it in, longest first, without repeats."""
+    """`value` and the forms a server might echo it in, longest first, without repeats.
+
+    Raw; percent-encoded (as `quote` does with and without keeping `/`, as `quote_plus` does,
+    with upper- and lower-case escapes); JSON-escaped (also with `\\/`, with `<>&` written as
+    `\\u00XX` as Go does, and JSON inside a JSON string); HTML-escaped; base64 (standard and
+    URL-safe).
+    """
+    in_json = json.dumps(value)[1:-1]
+    encoded = quote(value, safe="")
     forms = {
         value,
-        quote(value, safe=""),
+        encoded,
+        _HEX_ESCAPE.sub(lambda m: m.group().lower(), encoded),
+        quote(value),
         quote_plus(value, safe=""),
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=True)[1:-1].replace("/", "\\/"),
+        in_json,
+        in_json.replace("/", "\\/"),
+        in_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
+        json.dumps(in_json)[1:-1],
         html.escape(value, quote=True),
         html.escape(value, quote=False),
         base64.b64encode(value.encode()).decode().rstrip("="),

@@ -1,0 +1,89 @@
+"""The one scrubbing rule: every live credential, in every form a server echoes it, is gone."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from storepush import Secret
+from storepush._scrub import MASK, get_logger, scrub, variants
+
+#: Credentials of unusual characters and lengths (all printable ASCII without spaces).
+AWKWARD = [
+    "abcdefgh",
+    'q"uo\\te/slash',
+    "per%cent+plus&amp",
+    "<script>alert(1)</script>",
+    "ünicode-not-allowed".encode("ascii", "replace").decode(),
+    "a/b?c=d#e",
+    "x" * 4096,
+    "tok:en;with,punct~!@$^*()[]{}|`",
+]
+
+ECHOES = [
+    ("raw", lambda v: v),
+    ("url-quoted", lambda v: quote(v, safe="")),
+    ("url-quoted keeping /", lambda v: quote(v)),
+    ("lower-case escapes", lambda v: quote(v, safe="").lower() if "%" in quote(v, safe="") else v),
+    ("quote_plus", lambda v: quote_plus(v)),
+    ("json", lambda v: json.dumps(v)[1:-1]),
+    ("json with \\/", lambda v: json.dumps(v)[1:-1].replace("/", "\\/")),
+    (
+        "go json",
+        lambda v: (
+            json.dumps(v)[1:-1]
+            .replace("<", "\\u003c")
+            .replace(">", "\\u003e")
+            .replace("&", "\\u0026")
+        ),
+    ),
+    ("json in json", lambda v: json.dumps(json.dumps(v)[1:-1])[1:-1]),
+    ("html", lambda v: html.escape(v)),
+    ("base64", lambda v: base64.b64encode(v.encode()).decode()),
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD, ids=lambda v: v[:20])
+@pytest.mark.parametrize(("how", "echo"), ECHOES, ids=[h for h, _ in ECHOES])
+def test_every_echo_of_every_awkward_credential_is_removed(
+    value: str, how: str, echo: object
+) -> None:
+    secret = Secret(value)
+    echoed = echo(value)  # type: ignore[operator]
+    if how == "lower-case escapes" and echoed == value:
+        pytest.skip("nothing to escape")
+    text = f"403 Forbidden: token {echoed!s} is not valid (headers: X-Token={echoed})"
+    cleaned = scrub(text)
+    assert echoed not in cleaned
+    assert value not in cleaned
+    assert MASK in cleaned
+    del secret
+
+
+def test_a_secret_no_longer_alive_is_no_longer_scrubbed() -> None:
+    Secret("short-lived-credential-123")
+    import gc
+
+    gc.collect()
+    assert scrub("short-lived-credential-123") == "short-lived-credential-123"
+
+
+def test_variants_are_longest_first_and_distinct() -> None:
+    forms = variants("a/b<c")
+    assert len(forms) == len(set(forms))
+    assert [len(f) for f in forms] == sorted((len(f) for f in forms), reverse=True)
+
+
+def test_storepush_loggers_scrub_their_records(caplog: pytest.LogCaptureFixture) -> None:
+    secret = Secret("logged-credential-0987654321")
+    log = get_logger("storepush.test_scrub")
+    with caplog.at_level(logging.INFO, logger="storepush.test_scrub"):
+        log.info("server said: %s", "bad token logged-credential-0987654321")
+    assert "logged-credential" not in caplog.text
+    assert MASK in caplog.text
+    del secret
