@@ -1,4 +1,4 @@
-"""``python -m storepush``: the command line."""
+"""`python -m storepush`: the command line."""
 
 from .cli import main
 

@@ -1,7 +1,7 @@
 """Configuration shared by both marketplaces: base URLs, timeouts, per-call options.
 
 Everything here is checked when it is built, so bad configuration fails with a
-:class:`~storepush.ValidationError` before any request is sent.
+[`ValidationError`][storepush.ValidationError] before any request is sent.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Timeouts:
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
     """Per-call overrides: attempts, an overall deadline in seconds, and whether the call is safe
-    to repeat (a call marked ``safe=True`` is retried after failures of unknown outcome)."""
+    to repeat (a call marked `safe=True` is retried after failures of unknown outcome)."""
 
     max_attempts: int | None = None
     deadline: float | None = None
@@ -88,7 +88,7 @@ class RequestOptions:
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1)."""
     if not host:
         return False
     host = host.strip("[]").lower()
@@ -103,7 +103,7 @@ def is_loopback_host(host: str | None) -> bool:
 def check_base_url(value: str | URL, *, field: str = "base_url", allow_insecure: bool) -> URL:
     """Parse and check a base URL: absolute http(s), no credentials, query or fragment.
 
-    ``http://`` is accepted only for loopback hosts unless ``allow_insecure`` is set.
+    `http://` is accepted only for loopback hosts unless `allow_insecure` is set.
     """
     try:
         url = URL(str(value))

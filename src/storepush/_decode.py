@@ -1,8 +1,8 @@
 """Turning response bodies into msgspec Structs, and error answers into typed exceptions.
 
 Decoders are built once per type and cached. Every failure becomes a
-:class:`~storepush.DecodeError` carrying msgspec's path (``$.release.packages[0].apk_size``),
-the status, and a short excerpt of the body; never a ``KeyError`` or ``AttributeError``.
+[`DecodeError`][storepush.DecodeError] carrying msgspec's path (`$.release.packages[0].apk_size`),
+the status, and a short excerpt of the body; never a `KeyError` or `AttributeError`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _PATH = re.compile(r" - at `(\$[^`]*)`$")
 
 
 class ErrorEnvelope(msgspec.Struct):
-    """The error shape both services use as far as it is known: ``{type, message}``."""
+    """The error shape both services use as far as it is known: `{type, message}`."""
 
     type: str | None = None
     message: str | None = None
@@ -65,7 +65,7 @@ def _shape_error(
 
 
 def convert(data: Any, type_: type[T], *, body: bytes, status: int, method: str, url: str) -> T:
-    """Convert already-decoded JSON ``data`` into ``type_`` or raise :class:`DecodeError`."""
+    """Convert already-decoded JSON `data` into `type_` or raise `DecodeError`."""
     try:
         return msgspec.convert(data, type_)
     except msgspec.ValidationError as exc:
@@ -73,7 +73,7 @@ def convert(data: Any, type_: type[T], *, body: bytes, status: int, method: str,
 
 
 def decode(body: bytes, type_: type[T], *, status: int, method: str, url: str) -> T:
-    """Decode ``body`` into ``type_`` or raise :class:`DecodeError`."""
+    """Decode `body` into `type_` or raise `DecodeError`."""
     try:
         result: T = _decoder(type_).decode(body)
     except msgspec.ValidationError as exc:
@@ -98,7 +98,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
 
 
 def read_envelope(body: bytes) -> ErrorEnvelope | None:
-    """The ``{type, message}`` of a body, or ``None`` when it is not such a JSON object."""
+    """The `{type, message}` of a body, or `None` when it is not such a JSON object."""
     try:
         return _decoder(ErrorEnvelope).decode(body)  # type: ignore[no-any-return]
     except msgspec.DecodeError:  # ValidationError is a subclass
@@ -114,7 +114,7 @@ def api_error(
     retry_after: float | None = None,
     hint: str = "",
 ) -> APIError:
-    """The typed :class:`APIError` for an error answer (status >= 300, or a failed envelope)."""
+    """The typed `APIError` for an error answer (status >= 300, or a failed envelope)."""
     envelope = read_envelope(body)
     error_type = envelope.type if envelope else None
     server_message = (envelope.message or envelope.detail) if envelope else None

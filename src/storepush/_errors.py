@@ -1,10 +1,8 @@
 """The exceptions storepush raises.
 
-Every exception derives from :class:`StorePushError`; none exposes an aiohttp type (the
-original exception, where there is one, is chained as ``__cause__``). No message, attribute
-or ``repr`` ever holds a token or an API key.
-
-::
+Every exception derives from `StorePushError`; none exposes an aiohttp type (the
+original exception, where there is one, is chained as `__cause__`). No message, attribute
+or `repr` ever holds a token or an API key.
 
     StorePushError
     ├── ValidationError          bad input, found before any request was sent
@@ -12,7 +10,7 @@ or ``repr`` ever holds a token or an API key.
     │   ├── BadRequestError          400
     │   ├── PermissionDeniedError    403
     │   ├── NotFoundError            404
-    │   ├── RateLimitError           429 (``retry_after``)
+    │   ├── RateLimitError           429 (`retry_after`)
     │   └── ServerError              5xx
     ├── TransportError           no usable answer reached us
     │   ├── ConnectError             the connection could not be made (nothing was sent)
@@ -28,10 +26,10 @@ or ``repr`` ever holds a token or an API key.
         ├── VersionExistsError       a BlueMind version is listed with another package
         ├── IntegrityError           the server stored something other than what we sent
         │   └── FileChangedError         a local file changed while it was being uploaded
-        ├── BundleError              Bazaar failed to process an app bundle (state ``E``)
+        ├── BundleError              Bazaar failed to process an app bundle (state `E`)
         └── PublicationTimeoutError  a wait for publication (or a bundle) passed its deadline
 
-The workflows (``publish``, ``publish_version``) catch :class:`OutcomeUnknownError`, read the
+The workflows (`publish`, `publish_version`) catch `OutcomeUnknownError`, read the
 server's state and continue exactly once; direct callers of the low-level methods decide
 themselves.
 """
@@ -148,7 +146,7 @@ class StorePushError(Exception):
 class ValidationError(StorePushError, ValueError):
     """Bad input, found before any request was sent.
 
-    ``field`` names the offending argument (or manifest key), ``fix`` says what to do.
+    `field` names the offending argument (or manifest key), `fix` says what to do.
     """
 
     def __init__(self, field: str, problem: str, fix: str = "") -> None:
@@ -207,7 +205,7 @@ class APIError(_ResponseError):
 
 
 class BadRequestError(APIError):
-    """400: the server refused the request; ``server_message`` says why."""
+    """400: the server refused the request; `server_message` says why."""
 
 
 class PermissionDeniedError(APIError):
@@ -215,11 +213,11 @@ class PermissionDeniedError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: no such resource (or a wrong ``base_url``)."""
+    """404: no such resource (or a wrong `base_url`)."""
 
 
 class RateLimitError(APIError):
-    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any."""
+    """429: too many requests. `retry_after` is the server's hint in seconds, if any."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
         self.retry_after = retry_after
@@ -231,7 +229,7 @@ class ServerError(APIError):
 
 
 class TransportError(StorePushError):
-    """No usable answer reached us. ``sent`` tells whether any byte of the request left."""
+    """No usable answer reached us. `sent` tells whether any byte of the request left."""
 
     def __init__(self, message: str, *, method: str, url: str, sent: bool) -> None:
         self.method = method
@@ -257,7 +255,7 @@ class OutcomeUnknownError(StorePushError):
 
     Raised instead of a blind retry when a POST or DELETE timed out after it was sent, lost its
     connection, or got a 500/502/503/504. Read the server's state before deciding what next;
-    the publish workflows do exactly that. ``status`` is the HTTP status when there was one.
+    the publish workflows do exactly that. `status` is the HTTP status when there was one.
     """
 
     def __init__(self, message: str, *, method: str, url: str, status: int | None) -> None:
@@ -270,8 +268,8 @@ class OutcomeUnknownError(StorePushError):
 class DecodeError(_ResponseError):
     """A response does not have the expected shape.
 
-    ``path`` is msgspec's location of the problem (for example
-    ``$.release.packages[0].apk_size``) when there is one.
+    `path` is msgspec's location of the problem (for example
+    `$.release.packages[0].apk_size`) when there is one.
     """
 
     def __init__(
@@ -335,7 +333,7 @@ class FileChangedError(IntegrityError):
 
 
 class BundleError(WorkflowError):
-    """Bazaar reported an app bundle as failed (state ``E``); ``errors`` lists its reasons."""
+    """Bazaar reported an app bundle as failed (state `E`); `errors` lists its reasons."""
 
     def __init__(self, message: str, errors: list[str]) -> None:
         self.errors = errors

@@ -1,6 +1,6 @@
 """Pre-flight checks of local files, shared by both marketplaces. No network.
 
-Each check raises :class:`~storepush.ValidationError` naming the field and the fix, before any
+Each check raises [`ValidationError`][storepush.ValidationError] naming the field and the fix, before any
 request is sent.
 """
 
@@ -85,7 +85,7 @@ def check_file(value: object, *, field: str) -> Path:
 
 
 def check_text(value: object, *, field: str, required: bool = True, max_len: int = 0) -> str:
-    """A string; non-blank when ``required``; at most ``max_len`` characters when set."""
+    """A string; non-blank when `required`; at most `max_len` characters when set."""
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, not {type(value).__name__}")
     if required and not value.strip():
@@ -96,7 +96,7 @@ def check_text(value: object, *, field: str, required: bool = True, max_len: int
 
 
 def open_zip_names(path: Path, *, field: str, kind: str) -> set[str]:
-    """The member names of a zip file, or a ValidationError saying it is not a ``kind``."""
+    """The member names of a zip file, or a ValidationError saying it is not a `kind`."""
     try:
         with zipfile.ZipFile(path) as archive:
             return set(archive.namelist())
@@ -113,7 +113,7 @@ def sniff_image(path: Path) -> str | None:
 
 
 def ascii_filename(path: Path, default: str) -> str:
-    """A plain ASCII filename for Content-Disposition (no RFC 5987 ``filename*``)."""
+    """A plain ASCII filename for Content-Disposition (no RFC 5987 `filename*`)."""
     name = _UNSAFE.sub("_", path.name).strip("._")
     return name or default
 

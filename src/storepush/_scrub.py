@@ -1,8 +1,8 @@
 """The one place where text is cleaned of credentials before anyone can see it.
 
-Every :class:`~storepush.Secret` made in this process registers itself here. :func:`scrub`
+Every [`Secret`][storepush.Secret] made in this process registers itself here. `scrub`
 replaces each live secret, and the encodings a server may echo it back in (URL-quoted,
-JSON-escaped, HTML-escaped, base64), with ``***``. Text that came from a server passes through
+JSON-escaped, HTML-escaped, base64), with `***`. Text that came from a server passes through
 it before it reaches an exception message, a log line, a report, a recording or a journal; the
 command line passes its whole output through it once more.
 
@@ -67,7 +67,7 @@ def variants(value: str) -> tuple[str, ...]:
 
 
 def register(secret: _HasVariants) -> None:
-    """Start scrubbing ``secret`` (called by :class:`~storepush.Secret` itself)."""
+    """Start scrubbing `secret` (called by [`Secret`][storepush.Secret] itself)."""
     with _LOCK:
         _LIVE.add(secret)
 
@@ -80,7 +80,7 @@ def _live_forms() -> list[str]:
 
 
 def scrub(text: str) -> str:
-    """``text`` with every live credential (in any of its echoed forms) replaced by ``***``."""
+    """`text` with every live credential (in any of its echoed forms) replaced by `***`."""
     if not text:
         return text
     for form in _live_forms():

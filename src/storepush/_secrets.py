@@ -1,7 +1,7 @@
 """Holding credentials (Pishkhan tokens, BlueMind API keys) so that they cannot leak.
 
-A :class:`Secret` prints as ``Secret('***')`` in every ``repr``, ``str`` and f-string; the value
-is only reachable through :meth:`Secret.reveal`, which the transport calls when it writes the
+A `Secret` prints as `Secret('***')` in every `repr`, `str` and f-string; the value
+is only reachable through `reveal`, which the transport calls when it writes the
 request. Pickling is refused so a secret cannot land in a file by accident.
 """
 
@@ -27,9 +27,9 @@ class SecretWhitespaceWarning(UserWarning):
 class Secret:
     """A credential whose value never appears in reprs, logs or exception messages.
 
-    Surrounding whitespace is stripped with a :class:`SecretWhitespaceWarning`; whitespace or
+    Surrounding whitespace is stripped with a `SecretWhitespaceWarning`; whitespace or
     control characters inside the value, an empty value or a non-ASCII value raise
-    :class:`~storepush.ValidationError` naming ``field``.
+    [`ValidationError`][storepush.ValidationError] naming `field`.
     """
 
     __slots__ = ("__weakref__", "_fingerprint", "_forms", "_value", "field")
@@ -96,7 +96,7 @@ class Secret:
 
 
 def as_secret(value: str | Secret, *, field: str) -> Secret:
-    """Wrap ``value`` in a :class:`Secret` unless it already is one."""
+    """Wrap `value` in a `Secret` unless it already is one."""
     if isinstance(value, Secret):
         return value
     return Secret(value, field=field)

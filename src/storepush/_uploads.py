@@ -1,11 +1,11 @@
 """Streaming file uploads: a sized aiofiles payload inside a multipart body rebuilt per attempt.
 
-:class:`FilePayload` reads the file with aiofiles in large chunks (1 MiB by default: chunk size
+`FilePayload` reads the file with aiofiles in large chunks (1 MiB by default: chunk size
 dominates loopback throughput), so memory stays flat whatever the file size; its size is known
-up front, so the multipart body has a real ``Content-Length`` (no chunked encoding, which many
+up front, so the multipart body has a real `Content-Length` (no chunked encoding, which many
 front ends reject). It computes the SHA-1 in the same pass and reports progress.
 
-:class:`UploadBody` is the body factory the transport calls once per attempt: every retry
+`UploadBody` is the body factory the transport calls once per attempt: every retry
 re-opens the file from its path, so nothing is ever replayed from a spent stream.
 """
 
@@ -41,7 +41,7 @@ __all__ = [
 #: Measured: 64 KiB chunks ~800 MB/s, 1 MiB ~2500 MB/s on loopback (see benchmarks/).
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 
-#: Called as ``progress(bytes_sent, total_bytes)`` after every chunk of a file.
+#: Called as `progress(bytes_sent, total_bytes)` after every chunk of a file.
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -231,9 +231,9 @@ class FilePayload(Payload):
 
 
 class ProgressTracker:
-    """Turns ``progress(sent, total)`` calls for one file into byte deltas and attempts.
+    """Turns `progress(sent, total)` calls for one file into byte deltas and attempts.
 
-    Within one attempt ``sent`` only grows, so a first call, or a value that does not grow,
+    Within one attempt `sent` only grows, so a first call, or a value that does not grow,
     starts a new attempt: the transport rebuilt the body and is sending it again.
     """
 
@@ -253,7 +253,7 @@ class ProgressTracker:
 
 @dataclass(frozen=True, slots=True)
 class FilePart:
-    """A file part of a multipart body: form field ``name``, the path, and how it is labelled."""
+    """A file part of a multipart body: form field `name`, the path, and how it is labelled."""
 
     name: str
     path: Path
@@ -263,7 +263,7 @@ class FilePart:
 
 
 def _text_part(name: str, value: str) -> BytesPayload:
-    # A plain form field, as browsers and requests' ``data=`` send it: no Content-Type.
+    # A plain form field, as browsers and requests' `data=` send it: no Content-Type.
     part = BytesPayload(value.encode("utf-8"))
     del part.headers["Content-Type"]
     part.set_content_disposition("form-data", name=name)
@@ -275,8 +275,8 @@ class UploadBody:
 
     Text fields come first, then files, in the order given. A field's value may be a callable,
     evaluated only when a body is built (how a credential that travels inside a form field is
-    kept out of every long-lived object). After each call, :attr:`payloads` holds that
-    attempt's file payloads (their ``sha1`` and ``bytes_sent``).
+    kept out of every long-lived object). After each call, `payloads` holds that
+    attempt's file payloads (their `sha1` and `bytes_sent`).
     """
 
     def __init__(
@@ -315,7 +315,7 @@ class UploadBody:
         return writer
 
     def sent_sha1(self, index: int = 0) -> str | None:
-        """SHA-1 of file ``index`` as sent by the last attempt, if it was sent whole."""
+        """SHA-1 of file `index` as sent by the last attempt, if it was sent whole."""
         if index >= len(self.payloads):
             return None
         return self.payloads[index].sha1

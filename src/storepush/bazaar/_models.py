@@ -1,8 +1,8 @@
-"""Pishkhan's response shapes as msgspec Structs, tolerant of unknown fields and ``null``s.
+"""Pishkhan's response shapes as msgspec Structs, tolerant of unknown fields and `null`s.
 
-Every field the documentation shows is typed; only ``apk_size`` and ``sha1_hash`` of a package
+Every field the documentation shows is typed; only `apk_size` and `sha1_hash` of a package
 are required, because they are what a client truly relies on. Dates keep the service's formats
-(``creation_date`` with microseconds and no time zone, ``upload_date`` as a day).
+(`creation_date` with microseconds and no time zone, `upload_date` as a day).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def abi_set(value: str | None) -> frozenset[str]:
 
 
 class Architecture(enum.StrEnum):
-    """The ``architecture`` of an uploaded APK, sent as its string (never a number)."""
+    """The `architecture` of an uploaded APK, sent as its string (never a number)."""
 
     ALL = "all"
     ARMEABI_V7A = "armeabi-v7a"
@@ -64,7 +64,7 @@ class Package(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class Release(msgspec.Struct, kw_only=True, frozen=True):
-    """A release; ``id``, ``release_state`` and ``committed`` come only with a commit's answer."""
+    """A release; `id`, `release_state` and `committed` come only with a commit's answer."""
 
     id: int | None = None
     release_state: str | None = None
@@ -83,7 +83,7 @@ class Release(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class Bundle(msgspec.Struct, kw_only=True, frozen=True):
-    """An app bundle being processed: ``state`` U (awaiting .bin), S, P, D (done) or E."""
+    """An app bundle being processed: `state` U (awaiting .bin), S, P, D (done) or E."""
 
     state: str | None = None
     errors: list[str] = []

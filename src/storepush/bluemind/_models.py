@@ -1,6 +1,6 @@
 """BlueMind MarketPlace shapes. The service documents no response schema, so these Structs
-require only what a client truly uses (a plugin's ``id`` and ``name``), type what is plausible
-as optional, and keep the whole decoded document in ``raw``."""
+require only what a client truly uses (a plugin's `id` and `name`), type what is plausible
+as optional, and keep the whole decoded document in `raw`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class PluginVersion(msgspec.Struct, kw_only=True):
 
 
 class Plugin(msgspec.Struct, kw_only=True):
-    """A plugin. ``raw`` holds every field the service sent, known or not."""
+    """A plugin. `raw` holds every field the service sent, known or not."""
 
     id: int | str
     name: str
@@ -58,7 +58,7 @@ class Plugin(msgspec.Struct, kw_only=True):
 
 @dataclass(frozen=True)
 class PluginSpec:
-    """What :meth:`BlueMindClient.create_plugin` needs; used by ``publish_version(create=...)``."""
+    """What `create_plugin` needs; used by `publish_version(create=...)`."""
 
     name: str
     shortdesc: str

@@ -1,7 +1,5 @@
 """The batch manifest: a TOML file of Pishkhan apps and BlueMind plugin versions.
 
-::
-
     [defaults]                      # shared by every item unless it says otherwise
     changelog_en = "@notes/en.txt"  # TEXT or @FILE, relative to the manifest
     auto_publish = true
