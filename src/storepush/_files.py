@@ -1,7 +1,7 @@
 """Pre-flight checks of local files, shared by both marketplaces. No network.
 
-Each check raises [`ValidationError`][storepush.ValidationError] naming the field and the fix, before any
-request is sent.
+Each check raises [`ValidationError`][storepush.ValidationError] naming the field and the
+fix, before any request is sent.
 """
 
 from __future__ import annotations
