@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 
 class EmulatorProcess:
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, apps: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
@@ -48,8 +48,7 @@ class EmulatorProcess:
             "storepush.emulator",
             "--port",
             str(self.port),
-            "--app",
-            f"{TOKEN}={PACKAGE}",
+            *(f"--app={token}={package}" for token, package in (apps or {TOKEN: PACKAGE}).items()),
             "--review-seconds",
             "100000",
             "--latency",
@@ -65,8 +64,8 @@ class EmulatorProcess:
                 time.sleep(0.05)
         raise RuntimeError("the emulator did not start")
 
-    def state(self) -> dict[str, Any]:
-        return requests.get(self.url + "/_emulator/state", timeout=5).json()["apps"][PACKAGE]
+    def state(self, package: str = PACKAGE) -> dict[str, Any]:
+        return requests.get(self.url + "/_emulator/state", timeout=5).json()["apps"][package]
 
     def log(self) -> list[dict[str, Any]]:
         return requests.get(self.url + "/_emulator/log", timeout=5).json()
@@ -74,8 +73,8 @@ class EmulatorProcess:
     def reset(self) -> None:
         requests.post(self.url + "/_emulator/reset", timeout=5)
 
-    def releases(self) -> tuple[list[set[str]], list[dict[str, Any]]]:
-        releases = self.state()["releases"]
+    def releases(self, package: str = PACKAGE) -> tuple[list[set[str]], list[dict[str, Any]]]:
+        releases = self.state(package)["releases"]
         committed = [{p["sha1_hash"] for p in r["packages"]} for r in releases if r["committed"]]
         drafts = [r for r in releases if not r["committed"]]
         return committed, drafts
@@ -319,3 +318,50 @@ def test_a_file_truncated_during_its_upload(
         assert drafts == []
     finally:
         slow.stop()
+
+
+def test_two_batch_runs_of_one_manifest_at_once(
+    hosts: Callable[[str], Path], apk: Callable[..., Path], tmp_path: Path
+) -> None:
+    apps = {f"batch-token-{i}-0123456789": f"com.example.batch{i}" for i in range(4)}
+    store = EmulatorProcess(latency=0.02, apps=apps)
+    try:
+        lines, env = [], dict(os.environ)
+        builds: dict[str, Path] = {}
+        for i, (token, package) in enumerate(apps.items()):
+            build = make_apk(
+                tmp_path / f"b{i}.apk", package=package, version_code=3, size=500_000, seed=i
+            )
+            builds[package] = build
+            env[f"BATCH_TOKEN_{i}"] = token
+            lines += [
+                "[[bazaar]]",
+                f'name = "app{i}"',
+                f'token_env = "BATCH_TOKEN_{i}"',
+                f'apks = ["{build}"]',
+                "",
+            ]
+        manifest = tmp_path / "release.toml"
+        manifest.write_text("\n".join(lines))
+        env["STOREPUSH_BAZAAR_BASE_URL"] = store.url + "/v1"
+        runs = []
+        for host in ("a", "b"):
+            command = [sys.executable, "-m", "storepush", "--json", "batch", str(manifest)]
+            runs.append(
+                subprocess.Popen(
+                    command,
+                    env={**env, "STOREPUSH_LOCK_DIR": str(hosts(host))},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+            time.sleep(0.05)
+        results = [run.communicate(timeout=120) for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], results
+        for package, build in builds.items():
+            committed, drafts = store.releases(package)
+            assert committed == [{sha1(build)}], package
+            assert drafts == []
+    finally:
+        store.stop()

@@ -70,3 +70,69 @@ async def test_no_secret_anywhere(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     assert "retrying" in caplog.text  # the faults did happen
     assert TOKEN not in joined
     assert KEY not in joined
+
+
+ECHO_TOKEN = 'echo"tok\\en/with%odd+chars&<>-0123456789'
+ECHO_KEY = "echo-key-" + "k" * 300
+
+
+async def test_servers_that_echo_the_credential_never_get_it_printed(
+    serve: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 403 quoting the token, an HTML 500 listing the request headers (seen in `-v` retry
+    logs), a BlueMind 400 echoing the `json` part with its `api_key`: none of it reaches a
+    message, a repr or a log line."""
+    import html
+    import json as jsonlib
+
+    from aiohttp import web
+
+    async def forbidden(request: web.Request) -> web.Response:
+        token = request.headers["CAFEBAZAAR-PISHKHAN-API-SECRET"]
+        body = {"type": "access_forbidden", "message": f"Token {token} is not valid."}
+        return web.json_response(body, status=403)
+
+    async def html_500(request: web.Request) -> web.Response:
+        rows = "".join(
+            f"<tr><td>{k}</td><td>{html.escape(v)}</td></tr>" for k, v in request.headers.items()
+        )
+        return web.Response(
+            status=500, text=f"<html><table>{rows}</table></html>", content_type="text/html"
+        )
+
+    async def echo_form(request: web.Request) -> web.Response:
+        form = await request.post()
+        return web.json_response({"detail": f"bad request: {form['json']}"}, status=400)
+
+    server = await serve(  # type: ignore[operator]
+        [
+            web.get("/v1/apps/releases/last-published", forbidden),
+            web.get("/v1/apps/releases/last-committed", html_500),
+            web.post("/addons/api/plugin_version/", echo_form),
+        ]
+    )
+    base = str(server.make_url("/")).rstrip("/")
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+    retry = RetryConfig(max_attempts=2, backoff_base=0.001, backoff_max=0.001)
+    async with Session(retry=retry) as session:
+        bazaar = BazaarClient(ECHO_TOKEN, base_url=base + "/v1", session=session)
+        bluemind = BlueMindClient(ECHO_KEY, base_url=base, session=session)
+        jar = make_jar(tmp_path / "p.jar")
+        for call in (
+            bazaar.last_published(),
+            bazaar.last_committed(),
+            bluemind.add_version("P", "1.0", "4.x", "notes", jar),
+        ):
+            with pytest.raises(StorePushError) as info:
+                await call
+            for link in chain(info.value):
+                texts += [str(link), repr(link), str(getattr(link, "body_excerpt", ""))]
+                texts.append(str(getattr(link, "server_message", "")))
+    texts.append(caplog.text)
+    joined = "\n".join(texts)
+    assert "retrying" in caplog.text  # the HTML 500 was logged, and retried
+    for secret in (ECHO_TOKEN, ECHO_KEY):
+        for form in (secret, html.escape(secret), jsonlib.dumps(secret)[1:-1]):
+            assert form not in joined
+    assert "***" in joined
