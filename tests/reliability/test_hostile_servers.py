@@ -220,3 +220,23 @@ async def test_an_encoding_we_did_not_ask_for_is_a_decode_error() -> None:
     async with raw_server(bomb_handler(b"\x1b\x00", "br")) as url, Session() as session:
         with pytest.raises(DecodeError, match="Content-Encoding 'br'"):
             await call(session, get(url))
+
+
+async def test_a_publish_against_a_server_that_stops_answering_ends(tmp_path: Path) -> None:
+    """The create is sent and never answered; the read that would settle it is never answered
+    either: the publish ends with a timeout, bounded by the answer timeout and the deadline."""
+    from storepush import BazaarClient
+    from storepush.testing import make_apk
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_head(reader)
+        await asyncio.sleep(3600)
+
+    apk = make_apk(tmp_path / "a.apk", version_code=2)
+    timeouts = Timeouts(answer=0.3)
+    retry = RetryConfig(deadline=0.8, backoff_base=0.01, backoff_max=0.01)
+    async with raw_server(silent) as url, Session(timeouts=timeouts, retry=retry) as session:
+        client = BazaarClient(SECRET, base_url=url + "/v1", session=session)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(20):
+                await client.publish([apk])
