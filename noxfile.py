@@ -34,9 +34,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on src/."""
+    """mypy --strict on src/, and on the README's complete examples (a typo in an
+    architecture must fail there)."""
     session.install("-e", ".[typecheck]")
     session.run("mypy", "--strict", "src")
+    session.run("python", "tools/readme_types.py")
 
 
 @nox.session

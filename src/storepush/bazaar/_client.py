@@ -75,7 +75,7 @@ class BazaarClient(BazaarAPI):
     @overload
     async def publish(
         self,
-        apks: Sequence[ApkInput] | Sequence[LocalApk] = ...,
+        apks: Sequence[ApkInput | LocalApk] = ...,
         *,
         aab: str | os.PathLike[str] | None = ...,
         signer_bin: str | os.PathLike[str] | None = ...,
@@ -96,7 +96,7 @@ class BazaarClient(BazaarAPI):
     @overload
     async def publish(
         self,
-        apks: Sequence[ApkInput] | Sequence[LocalApk] = ...,
+        apks: Sequence[ApkInput | LocalApk] = ...,
         *,
         aab: str | os.PathLike[str] | None = ...,
         signer_bin: str | os.PathLike[str] | None = ...,
@@ -117,7 +117,7 @@ class BazaarClient(BazaarAPI):
     @overload
     async def publish(
         self,
-        apks: Sequence[ApkInput] | Sequence[LocalApk] = ...,
+        apks: Sequence[ApkInput | LocalApk] = ...,
         *,
         aab: str | os.PathLike[str] | None = ...,
         signer_bin: str | os.PathLike[str] | None = ...,
@@ -137,7 +137,7 @@ class BazaarClient(BazaarAPI):
 
     async def publish(
         self,
-        apks: Sequence[ApkInput] | Sequence[LocalApk] = (),
+        apks: Sequence[ApkInput | LocalApk] = (),
         *,
         aab: str | os.PathLike[str] | None = None,
         signer_bin: str | os.PathLike[str] | None = None,
