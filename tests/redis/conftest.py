@@ -34,7 +34,7 @@ def redis_server(redis_binary: str, tmp_path: Path) -> Iterator[RedisServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.stop(kill=True)
 
 
 @pytest.fixture
@@ -43,4 +43,4 @@ def redis_with_password(redis_binary: str, tmp_path: Path) -> Iterator[RedisServ
     try:
         yield server
     finally:
-        server.stop()
+        server.stop(kill=True)
