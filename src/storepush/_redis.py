@@ -125,24 +125,21 @@ class RedisCoordinator:
 def coordination_for_session(
     coordination: Coordinator | str | Secret | None,
     environ: Mapping[str, str] = os.environ,
-    *,
-    manifest_url: str | Secret | None = None,
 ) -> tuple[Coordinator, bool]:
     """The coordinator a new session uses, and whether the session made it (and closes it).
 
     A coordinator given is used as it is. A URL (string or `Secret`) makes a
     `RedisCoordinator`. With neither, `choose_redis_url` picks the command line's
-    `--redis-url`, then `STOREPUSH_REDIS_URL`, then `manifest_url`; with none of them the
-    host's `LocalCoordinator`.
+    `--redis-url`, then `STOREPUSH_REDIS_URL`; with neither of them the host's
+    `LocalCoordinator`. (A manifest's `redis_url` comes in as a URL given: see
+    `storepush._redis_url.manifest_redis_url`.)
 
     Raises:
         ValidationError: a URL that cannot be used, naming the setting it came from.
     """
     if coordination is not None and not isinstance(coordination, str | Secret):
         return coordination, False
-    source, url = choose_redis_url(
-        coordination, ambient=ambient_url(), environ=environ, manifest=manifest_url
-    )
+    source, url = choose_redis_url(coordination, ambient=ambient_url(), environ=environ)
     if url is None:
         return LocalCoordinator(), True
     return RedisCoordinator(url, field=_FIELDS[source]), True

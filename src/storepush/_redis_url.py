@@ -24,6 +24,7 @@ them, coordination stays in this host.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -40,6 +41,7 @@ __all__ = [
     "Source",
     "ambient_redis",
     "choose_redis_url",
+    "manifest_redis_url",
     "parse_redis_url",
 ]
 
@@ -188,6 +190,15 @@ def choose_redis_url(
     if manifest is not None and (isinstance(manifest, Secret) or manifest.strip()):
         return "manifest", manifest
     return "none", None
+
+
+def manifest_redis_url(url: str | Secret | None) -> str | Secret | None:
+    """A manifest's `redis_url` when neither `--redis-url` nor `STOREPUSH_REDIS_URL` is set
+    (they win over the file), else `None`: pass it as a session's `coordination`."""
+    source, chosen = choose_redis_url(
+        None, ambient=_AMBIENT.get(), environ=os.environ, manifest=url
+    )
+    return chosen if source == "manifest" else None
 
 
 def ambient_url() -> str | Secret | None:
