@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 REDIS_URL_ENV = "STOREPUSH_REDIS_URL"
-_FIX = "write it as redis://[:password@]host[:port][/db] or rediss://... for TLS"
+_FIX = "write it as redis://host:6379/0, redis://:password@host:6379/0, or rediss://... for TLS"
 _OPTIONS = ("prefix", "lease_ttl", "timeout", "ssl_ca_certs", "ssl_cert_reqs")
 
 #: The command line's `--redis-url`, for every session its command makes.

@@ -82,7 +82,8 @@ def root(
             metavar="URL",
             envvar=REDIS_URL_ENV,
             help="Share rate limits and one publisher per app with other jobs and hosts through "
-            "this Redis: redis://[:password@]host:port/db, or rediss:// for TLS.",
+            "this Redis: redis://host:port/db, redis://:password@host:port/db, or rediss:// "
+            "for TLS.",
         ),
     ] = None,
 ) -> None:
