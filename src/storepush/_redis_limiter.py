@@ -10,6 +10,11 @@ Inside one process the callers of a bucket queue in arrival order (an `asyncio.L
 head of that queue holds a reservation in Redis, so a process never books more than one slot
 ahead per bucket, and a 429 reaches the schedule before the next reservation is made.
 
+`Limits.share_learning` (a 429 on one credential's bucket lowering its peers') applies only
+within a process, in the fallback buckets; through Redis each bucket learns from the 429s of
+every process on it, and an account bucket (`Limits.account`) carries the lesson across
+credentials.
+
 When Redis fails or is slow (see `storepush._redis_link`), an admission falls back at once to
 this process's own bucket for the same key (`LimiterRegistry`, the same limits), with one
 warning; the shared buckets are used again once Redis answers. The store's quotas still
@@ -87,16 +92,18 @@ class RedisBucket:
             if reply is None:
                 self.local_admissions += 1
                 await self._fallback.acquire()
+                slept = True  # on the fallback, or on a Redis that did not answer in time
             else:
                 wait_us, decided, rate_milli = (int(x) for x in reply)
                 self.shared_admissions += 1
                 self.rate = rate_milli / 1000
                 _DECIDED.set((id(self), decided))
-                if wait_us > 0:
+                slept = wait_us > 0
+                if slept:
                     await self._owner.sleep(wait_us / 1e6)
         waited = clock() - start
         self.stats.acquired += 1
-        if waited > 0:
+        if slept and waited > 0:  # a round trip to Redis alone is no wait
             self.stats.waits += 1
             self.stats.waited_seconds += waited
         return waited
