@@ -22,7 +22,8 @@ from storepush import BazaarClient, BlueMindClient, Limits, RateLimit, RetryConf
 
 def _limits(job: dict[str, Any]) -> Limits:
     rate, burst = job["account"]
-    return Limits(account=RateLimit(rate, burst), account_key=job["account_key"])
+    default = RateLimit(*job["default"]) if job.get("default") else RateLimit(5.0, 5)
+    return Limits(default=default, account=RateLimit(rate, burst), account_key=job["account_key"])
 
 
 async def bazaar(job: dict[str, Any], session: Session) -> list[bool]:

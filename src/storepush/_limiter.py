@@ -115,6 +115,13 @@ class LimiterStats:
     waited_seconds: float = 0.0
     throttles: int = 0
 
+    def admitted(self, waited: float) -> None:
+        """Count one admission that waited `waited` seconds (0: none)."""
+        self.acquired += 1
+        if waited > 0:
+            self.waits += 1
+            self.waited_seconds += waited
+
     def add(self, other: LimiterStats) -> None:
         self.acquired += other.acquired
         self.waits += other.waits
@@ -235,10 +242,7 @@ class TokenBucket:
             now = self._clock()
             self._measure(now)
         waited = now - start
-        self.stats.acquired += 1
-        if waited > 0:
-            self.stats.waits += 1
-            self.stats.waited_seconds += waited
+        self.stats.admitted(waited)
         return waited
 
     def on_throttle(self, retry_after: float | None = None) -> None:
@@ -302,10 +306,7 @@ class _Chain:
         await self.first.acquire()
         await self.account.acquire()  # last, so the account's token is spent just before sending
         waited = self.clock() - start
-        self.stats.acquired += 1
-        if waited > 0:
-            self.stats.waits += 1
-            self.stats.waited_seconds += waited
+        self.stats.admitted(waited)
         return waited
 
     def on_throttle(self, retry_after: float | None = None) -> None:

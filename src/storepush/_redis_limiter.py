@@ -102,10 +102,7 @@ class RedisBucket:
                 if slept:
                     await self._owner.sleep(wait_us / 1e6)
         waited = clock() - start
-        self.stats.acquired += 1
-        if slept and waited > 0:  # a round trip to Redis alone is no wait
-            self.stats.waits += 1
-            self.stats.waited_seconds += waited
+        self.stats.admitted(waited if slept else 0.0)  # a round trip to Redis alone is no wait
         return waited
 
     def on_throttle(self, retry_after: float | None = None) -> None:
