@@ -169,9 +169,10 @@ class RedisLeases:
             reply = await self._link.call(
                 "lease_acquire", LEASE_ACQUIRE, [redis_key], [value, ttl_ms]
             )
-            if reply is None:
+            if reply is None:  # Redis failed: the host's lock, for what is left of the wait
+                left = max(0.0, wait_up_to - (self._clock() - start))
                 return await self._fallback.acquire(
-                    key, if_busy=if_busy, wait_up_to=wait_up_to, on_busy=on_busy
+                    key, if_busy=if_busy, wait_up_to=left, on_busy=None if told else on_busy
                 )
             taken, holder_value, left_ms = int(reply[0]), str(reply[1]), int(reply[2])
             if taken:

@@ -10,10 +10,9 @@ Inside one process the callers of a bucket queue in arrival order (an `asyncio.L
 head of that queue holds a reservation in Redis, so a process never books more than one slot
 ahead per bucket, and a 429 reaches the schedule before the next reservation is made.
 
-`Limits.share_learning` (a 429 on one credential's bucket lowering its peers') applies only
-within a process, in the fallback buckets; through Redis each bucket learns from the 429s of
-every process on it, and an account bucket (`Limits.account`) carries the lesson across
-credentials.
+`Limits.share_learning` holds through Redis too: a 429 on one credential's bucket lowers the
+rate of the same endpoint's buckets of other credentials, in every process, through the
+endpoint's learning key `PREFIX:learn:MARKETPLACE:ENDPOINT` (see `storepush._redis_scripts`).
 
 When Redis fails or is slow (see `storepush._redis_link`), an admission falls back at once to
 this process's own bucket for the same key (`LimiterRegistry`, the same limits), with one
@@ -34,7 +33,7 @@ from ._limiter import Bucket, Clock, LimiterRegistry, LimiterStats, Limits, Rate
 from ._redis_link import RedisLink
 from ._redis_scripts import ADMIT, THROTTLE
 
-__all__ = ["RedisBucket", "RedisLimiter", "admission_plan"]
+__all__ = ["RedisBucket", "RedisLimiter", "admission_plan", "learning_key"]
 
 #: Keep an idle bucket's state this long after its last reservation (then Redis drops it).
 IDLE_MS = 600_000
@@ -53,6 +52,13 @@ def admission_plan(
     return plan
 
 
+def learning_key(prefix: str, limits: Limits, marketplace: str, endpoint: str) -> list[str]:
+    """The endpoint's learning key, as the scripts' last key, when learning is shared."""
+    if not (limits.adaptive and limits.share_learning):
+        return []
+    return [f"{prefix}:learn:{marketplace}:{endpoint}"]
+
+
 def _limit_args(plan: Sequence[tuple[str, RateLimit]], adaptive: bool) -> list[str]:
     args: list[str] = []
     for _, limit in plan:
@@ -68,9 +74,10 @@ class RedisBucket:
         owner: RedisLimiter,
         plan: list[tuple[str, RateLimit]],
         fallback: Bucket,
+        learning: list[str],
     ) -> None:
         self._owner = owner
-        self.keys = [key for key, _ in plan]
+        self.keys = [key for key, _ in plan] + learning
         self._limit_args = _limit_args(plan, owner.limits.adaptive)
         self._fallback = fallback
         self._lock = asyncio.Lock()
@@ -152,7 +159,8 @@ class RedisLimiter:
         found = self._buckets.get(key)
         if found is None:
             plan = admission_plan(self.prefix, self.limits, *key)
-            found = RedisBucket(self, plan, self.local.bucket(*key))
+            learning = learning_key(self.prefix, self.limits, marketplace, endpoint)
+            found = RedisBucket(self, plan, self.local.bucket(*key), learning)
             self._buckets[key] = found
         return found
 

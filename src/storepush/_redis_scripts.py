@@ -17,6 +17,11 @@ a 429: it lowers the rate only when the refused request was admitted after the l
 (the 429s of requests admitted at the old rate carry no new news), and pauses the bucket
 (for `Retry-After` when the server gave one, else one interval).
 
+With `Limits.share_learning`, a lowering of a credential's endpoint bucket is also written to
+the endpoint's *learning key*, and another credential's bucket of that endpoint that has not
+been throttled since starts from the same lowered, recovering curve (as `adopt` does in one
+process): a batch of many apps pays for the lesson a few times, not once per app.
+
 **Leases** are a key per app holding its owner's token: `LEASE_ACQUIRE` (`SET NX PX`, or
 who holds it and for how long), `LEASE_RENEW` and `LEASE_RELEASE`, both only by the owner.
 """
@@ -51,6 +56,22 @@ local function rate_of(now, ceiling, adaptive, last_max, thr)
   return math.max(MIN_RATE, math.min(ceiling, rate))
 end
 
+-- Share learning: a bucket whose own last 429 is older than its endpoint's last lesson (a
+-- 429 on another credential's bucket) starts from that lesson's curve, when it is lower.
+local function adopt(key, group, now, ceiling, last_max, thr)
+  local g = redis.call('HMGET', group, 'max', 'thr')
+  local gmax, gthr = tonumber(g[1]), tonumber(g[2])
+  if not gmax or not gthr or (thr and thr >= gthr) then
+    return last_max, thr
+  end
+  local theirs = rate_of(now, ceiling, true, gmax, gthr)
+  if theirs >= rate_of(now, ceiling, true, last_max, thr) then
+    return last_max, thr
+  end
+  redis.call('HSET', key, 'max', string.format('%.6f', gmax), 'thr', string.format('%.0f', gthr))
+  return gmax, gthr
+end
+
 local function num(x)
   return string.format('%.0f', x)
 end
@@ -61,27 +82,33 @@ local function keep(key, tat, now, idle_ms)
 end
 """
 
-#: KEYS: bucket keys. ARGV: idle_ms, then (ceiling, burst, adaptive 0/1) per key.
-#: Returns {wait_us, decided_at_us, rate_milli of the first key}.
+#: KEYS: bucket keys, then optionally the endpoint's learning key. ARGV: idle_ms, then
+#: (ceiling, burst, adaptive 0/1) per bucket. Returns {wait_us, decided_at_us, rate_milli of
+#: the first bucket}.
 ADMIT = (
     _RATE
     + """
 local now = now_us()
 local idle = tonumber(ARGV[1])
+local buckets = math.floor((#ARGV - 1) / 3)
+local group = KEYS[buckets + 1]
 local slot = now
 local seen = {}
-for i = 1, #KEYS do
+for i = 1, buckets do
   local ceiling = tonumber(ARGV[2 + (i - 1) * 3])
   local burst = tonumber(ARGV[3 + (i - 1) * 3])
   local adaptive = ARGV[4 + (i - 1) * 3] == '1'
   local tat, paused, last_max, thr = load(KEYS[i])
   tat = tat or now
+  if i == 1 and group and adaptive then
+    last_max, thr = adopt(KEYS[1], group, now, ceiling, last_max, thr)
+  end
   local rate = rate_of(now, ceiling, adaptive, last_max, thr)
   local interval = 1000000 / rate
   slot = math.max(slot, tat - (burst - 1) * interval, paused)
   seen[i] = {tat, interval, rate}
 end
-for i = 1, #KEYS do
+for i = 1, buckets do
   local tat = math.max(seen[i][1], slot) + seen[i][2]
   redis.call('HSET', KEYS[i], 'tat', num(tat))
   keep(KEYS[i], tat, now, idle)
@@ -90,8 +117,9 @@ return {math.floor(slot - now), now, math.floor(seen[1][3] * 1000)}
 """
 )
 
-#: KEYS: bucket keys. ARGV: decided_at_us (-1: unknown), retry_after_us (-1: none), idle_ms, then
-#: (ceiling, burst, adaptive 0/1) per key. Returns {lowered 0/1, rate_milli of the first key}.
+#: KEYS: bucket keys, then optionally the endpoint's learning key. ARGV: decided_at_us (-1:
+#: unknown), retry_after_us (-1: none), idle_ms, then (ceiling, burst, adaptive 0/1) per
+#: bucket. Returns {lowered 0/1, rate_milli of the first bucket}.
 THROTTLE = (
     _RATE
     + """
@@ -99,9 +127,11 @@ local now = now_us()
 local decided = tonumber(ARGV[1])
 local retry_after = tonumber(ARGV[2])
 local idle = tonumber(ARGV[3])
+local buckets = math.floor((#ARGV - 3) / 3)
+local group = KEYS[buckets + 1]
 local lowered = 0
 local first_rate = 0
-for i = 1, #KEYS do
+for i = 1, buckets do
   local ceiling = tonumber(ARGV[4 + (i - 1) * 3])
   local burst = tonumber(ARGV[5 + (i - 1) * 3])
   local adaptive = ARGV[6 + (i - 1) * 3] == '1'
@@ -112,6 +142,10 @@ for i = 1, #KEYS do
     redis.call('HSET', KEYS[i], 'max', string.format('%.6f', rate), 'thr', num(now))
     rate = math.max(MIN_RATE, rate * BETA)
     lowered = 1
+    if i == 1 and group then  -- the lesson, for this endpoint's other credentials
+      redis.call('HSET', group, 'max', string.format('%.6f', rate / BETA), 'thr', num(now))
+      redis.call('PEXPIRE', group, idle)
+    end
   end
   local interval = 1000000 / rate
   local pause = interval

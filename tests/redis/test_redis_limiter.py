@@ -139,3 +139,25 @@ async def test_a_stalled_redis_costs_one_timeout_then_the_local_bucket(
         await asyncio.wait_for(bucket.acquire(), timeout=30)  # down: not even tried
         assert (bucket.shared_admissions, bucket.local_admissions) == (1, 2)
         assert coordinator.link.failures == 1
+
+
+@pytest.mark.parametrize("share", [True, False])
+async def test_a_lesson_reaches_the_other_credentials_of_the_endpoint(
+    make: Make, share: bool
+) -> None:
+    limits = Limits(default=RateLimit(40, 2), share_learning=share)
+    one, other = limiter(make(), limits), limiter(make(), limits)
+    taught = one.bucket("bazaar", CRED, "upload")
+    await taught.acquire()
+    taught.on_throttle()
+    await taught.drain()
+    peer = other.bucket("bazaar", "fedcba9876543210", "upload")
+    elsewhere = other.bucket("bazaar", "fedcba9876543210", "commit")
+    await peer.acquire()
+    await elsewhere.acquire()
+    assert peer.rate == pytest.approx(28 if share else 40, rel=0.05)
+    assert elsewhere.rate == pytest.approx(40)
+    # Learnt once: the peer's own next admissions keep the lesson's curve, not a new one.
+    await peer.acquire()
+    assert peer.rate is not None
+    assert peer.rate < 40 if share else peer.rate == 40
