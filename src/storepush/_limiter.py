@@ -301,6 +301,11 @@ class _Chain:
         self.clock = clock
         self.stats = LimiterStats()
 
+    def try_acquire(self) -> bool:
+        """No admission without awaiting: a token taken from one bucket could not be given
+        back if the other had none."""
+        return False
+
     async def acquire(self) -> float:
         start = self.clock()
         await self.first.acquire()

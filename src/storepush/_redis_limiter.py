@@ -87,6 +87,10 @@ class RedisBucket:
         self.local_admissions = 0  #: admissions the fallback decided (Redis failing)
         self.rate: float | None = None  #: the shared rate at the last admission (requests/s)
 
+    def try_acquire(self) -> bool:
+        """Never: every admission is decided in Redis (or, while it fails, awaited locally)."""
+        return False
+
     async def acquire(self) -> float:
         clock = self._owner.clock
         start = clock()
