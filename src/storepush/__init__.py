@@ -43,6 +43,7 @@ from ._exports import public_module as _public_module
 from ._http import AiohttpTransport, Request, Response, Transport
 from ._limiter import LimiterStats, Limits, RateLimit, TokenBucket
 from ._recording import Recorder
+from ._redis import RedisCoordinator
 from ._retry import RetryBudget, RetryConfig
 from ._secrets import Secret, SecretWhitespaceWarning
 from ._session import Session, SessionStats
@@ -87,6 +88,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "Recorder",
+    "RedisCoordinator",
     "Remedy",
     "Request",
     "RequestOptions",

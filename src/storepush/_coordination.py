@@ -12,8 +12,10 @@ store-level protocol in `bazaar/_rules.py`, which re-reads the store's state bef
 
 [`LocalCoordinator`][storepush._coordination.LocalCoordinator] (the default) coordinates the
 processes of one host with `flock` on a file per app: the kernel releases it when its holder
-dies, SIGKILL included, so a killed job never leaves a stale lock behind. A Redis-backed
-coordinator for many hosts implements the same protocol.
+dies, SIGKILL included, so a killed job never leaves a stale lock behind.
+[`RedisCoordinator`][storepush.RedisCoordinator] (`storepush._redis`) implements the same
+protocol for many hosts, and [`SharedLimits`][storepush._coordination.SharedLimits] as well:
+a coordinator that also hands the session its rate limiter, so that limits are shared too.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, Protocol
+from typing import IO, Literal, Protocol, runtime_checkable
 
 from ._errors import BusyError
+from ._limiter import Clock, Limiter, Limits, Sleep
 from ._scrub import get_logger
 
 __all__ = [
@@ -41,6 +44,8 @@ __all__ = [
     "Lease",
     "LocalCoordinator",
     "NoCoordinator",
+    "SharedLimits",
+    "busy_error",
     "default_lock_dir",
 ]
 
@@ -71,6 +76,15 @@ class Coordinator(Protocol):
     ) -> Lease: ...
 
 
+@runtime_checkable
+class SharedLimits(Protocol):
+    """A coordinator that shares the rate limits too: the session takes its limiter from it."""
+
+    def limiter(self, limits: Limits, *, clock: Clock, sleep: Sleep) -> Limiter: ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass
 class _Held:
     handle: IO[str] | None
@@ -91,6 +105,15 @@ class NoCoordinator:
         self, key: str, *, if_busy: IfBusy, wait_up_to: float, on_busy: OnBusy | None = None
     ) -> Lease:
         return _Held(None)
+
+
+def busy_error(holder: str, waited: float, if_busy: IfBusy) -> BusyError:
+    """The refusal of a second publisher: who holds the app, and how long we waited."""
+    how = "" if if_busy == "fail" else f" after waiting {waited:.0f}s"
+    return BusyError(f"another publish of this app is running ({holder}){how}").with_remedies(
+        ("if_busy", "wait", "wait for it"),
+        ("busy_timeout", None, "wait longer"),
+    )
 
 
 def default_lock_dir() -> Path:
@@ -170,13 +193,7 @@ class LocalCoordinator:
             holder = _holder(handle)
             if if_busy == "fail" or waited >= wait_up_to:
                 handle.close()
-                how = "" if if_busy == "fail" else f" after waiting {waited:.0f}s"
-                raise BusyError(
-                    f"another publish of this app is running ({holder}){how}",
-                ).with_remedies(
-                    ("if_busy", "wait", "wait for it"),
-                    ("busy_timeout", None, "wait longer"),
-                )
+                raise busy_error(holder, waited, if_busy)
             if on_busy is not None and not told:
                 on_busy(waited, holder)
                 told = True

@@ -6,6 +6,14 @@ on, a 429 pauses the bucket (for the server's Retry-After when it gives one) and
 multiplicatively; successes bring it back along botocore's CUBIC curve, so a batch finds an
 undocumented server quota by itself and then stays just under it.
 
+With `Limits(account=...)` every request also passes one bucket per marketplace that all the
+session's credentials and endpoints share (an agency's apps under one account quota).
+
+The seam: a session asks a [`Limiter`][storepush._limiter.Limiter] for the
+[`Bucket`][storepush._limiter.Bucket] of each request. `LimiterRegistry` keeps them in this
+process (the default); `storepush._redis_limiter` decides each admission in Redis, shared by
+every process and host on the same prefix.
+
 Clock and sleep are injectable: tests run on a fake clock in no real time.
 """
 
@@ -16,8 +24,18 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
-__all__ = ["LimiterStats", "Limits", "RateLimit", "TokenBucket", "cubic_rate"]
+__all__ = [
+    "Bucket",
+    "Limiter",
+    "LimiterRegistry",
+    "LimiterStats",
+    "Limits",
+    "RateLimit",
+    "TokenBucket",
+    "cubic_rate",
+]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -61,6 +79,11 @@ class Limits:
     ``share_learning``: a 429 on one credential's bucket lowers the rate of every bucket of the
     same marketplace and endpoint (and of those created later). Quotas are per credential but
     alike for all, so a batch of 300 apps pays for the lesson a few times, not 300 times.
+
+    ``account``: when set, every request also passes one bucket per marketplace shared by all
+    credentials and endpoints, named ``account_key``: an account quota that the store applies
+    to several app tokens at once. In this process by default; across processes and hosts
+    with Redis coordination, where processes with the same ``account_key`` share it.
     """
 
     default: RateLimit = field(default_factory=lambda: RateLimit(5.0, 5))
@@ -69,6 +92,15 @@ class Limits:
     )
     adaptive: bool = True
     share_learning: bool = True
+    account: RateLimit | None = None
+    account_key: str = "default"
+
+    def __post_init__(self) -> None:
+        key = self.account_key
+        if not isinstance(key, str) or not key or not key.isascii() or not key.isprintable():
+            raise ValueError("account_key must be a non-empty printable ASCII name")
+        if any(ch.isspace() for ch in key):
+            raise ValueError("account_key must not contain whitespace")
 
     def for_endpoint(self, endpoint: str) -> RateLimit:
         return self.per_endpoint.get(endpoint, self.default)
@@ -83,11 +115,51 @@ class LimiterStats:
     waited_seconds: float = 0.0
     throttles: int = 0
 
+    def admitted(self, waited: float) -> None:
+        """Count one admission that waited `waited` seconds (0: none)."""
+        self.acquired += 1
+        if waited > 0:
+            self.waits += 1
+            self.waited_seconds += waited
+
     def add(self, other: LimiterStats) -> None:
         self.acquired += other.acquired
         self.waits += other.waits
         self.waited_seconds += other.waited_seconds
         self.throttles += other.throttles
+
+
+class Bucket(Protocol):
+    """What a session needs of the limiter for one request: admission, and what came of it."""
+
+    @property
+    def stats(self) -> LimiterStats: ...
+
+    def try_acquire(self) -> bool:
+        """Admit now without awaiting, if that can be decided locally; else False."""
+        ...
+
+    async def acquire(self) -> float:
+        """Wait for admission; return the seconds waited."""
+        ...
+
+    def on_throttle(self, retry_after: float | None = None) -> None:
+        """The server answered 429 to the request just admitted."""
+        ...
+
+    def on_success(self) -> None:
+        """A request through this bucket succeeded."""
+        ...
+
+
+class Limiter(Protocol):
+    """Hands a session the bucket of each (marketplace, credential fingerprint, endpoint)."""
+
+    def bucket(self, marketplace: str, credential: str, endpoint: str) -> Bucket: ...
+
+    def stats(self) -> LimiterStats: ...
+
+    def __len__(self) -> int: ...
 
 
 def cubic_rate(elapsed: float, *, last_max: float, beta: float = _BETA) -> float:
@@ -189,10 +261,7 @@ class TokenBucket:
             now = self._clock()
             self._measure(now)
         waited = now - start
-        self.stats.acquired += 1
-        if waited > 0:
-            self.stats.waits += 1
-            self.stats.waited_seconds += waited
+        self.stats.admitted(waited)
         return waited
 
     def on_throttle(self, retry_after: float | None = None) -> None:
@@ -240,10 +309,47 @@ class TokenBucket:
         self._rate = min(self._ceiling, max(_MIN_RATE, target, self._rate))
 
 
+class _Chain:
+    """An endpoint bucket, then the account bucket: one admission through both."""
+
+    __slots__ = ("account", "clock", "first", "stats")
+
+    def __init__(self, first: TokenBucket, account: TokenBucket, clock: Clock) -> None:
+        self.first = first
+        self.account = account
+        self.clock = clock
+        self.stats = LimiterStats()
+
+    def try_acquire(self) -> bool:
+        """No admission without awaiting: a token taken from one bucket could not be given
+        back if the other had none."""
+        return False
+
+    async def acquire(self) -> float:
+        start = self.clock()
+        await self.first.acquire()
+        await self.account.acquire()  # last, so the account's token is spent just before sending
+        waited = self.clock() - start
+        self.stats.admitted(waited)
+        return waited
+
+    def on_throttle(self, retry_after: float | None = None) -> None:
+        # The answer does not say which quota refused: both buckets take the lesson.
+        self.stats.throttles += 1
+        self.first.on_throttle(retry_after)
+        self.account.on_throttle(retry_after)
+
+    def on_success(self) -> None:
+        self.first.on_success()
+        self.account.on_success()
+
+
 class LimiterRegistry:
     """The buckets of one session, created on first use and shared by every task.
 
     Keys are ``(marketplace, credential fingerprint, endpoint)``: never the credential itself.
+    With `Limits.account` set, each key's bucket is chained with its marketplace's account
+    bucket.
     """
 
     def __init__(self, limits: Limits, *, clock: Clock, sleep: Sleep) -> None:
@@ -251,10 +357,34 @@ class LimiterRegistry:
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+        self._chains: dict[tuple[str, str, str], _Chain] = {}
+        self._accounts: dict[str, TokenBucket] = {}
         self._groups: dict[tuple[str, str], list[TokenBucket]] = {}
         self._learned: dict[tuple[str, str], float] = {}
 
-    def bucket(self, marketplace: str, credential: str, endpoint: str) -> TokenBucket:
+    def bucket(self, marketplace: str, credential: str, endpoint: str) -> Bucket:
+        """The admission of one key: its endpoint bucket, chained with the account's if any."""
+        account = self.limits.account
+        if account is None:
+            return self.endpoint_bucket(marketplace, credential, endpoint)
+        key = (marketplace, credential, endpoint)
+        chain = self._chains.get(key)
+        if chain is None:
+            shared = self._accounts.get(marketplace)
+            if shared is None:
+                shared = self._accounts[marketplace] = TokenBucket(
+                    account, adaptive=self.limits.adaptive, clock=self._clock, sleep=self._sleep
+                )
+            first = self.endpoint_bucket(marketplace, credential, endpoint)
+            chain = self._chains[key] = _Chain(first, shared, self._clock)
+        return chain
+
+    def account_bucket(self, marketplace: str) -> TokenBucket | None:
+        """The account bucket of `marketplace`, once a request has used it."""
+        return self._accounts.get(marketplace)
+
+    def endpoint_bucket(self, marketplace: str, credential: str, endpoint: str) -> TokenBucket:
+        """The token bucket of one (marketplace, credential fingerprint, endpoint)."""
         key = (marketplace, credential, endpoint)
         found = self._buckets.get(key)
         if found is None:
@@ -286,7 +416,10 @@ class LimiterRegistry:
 
     def stats(self) -> LimiterStats:
         total = LimiterStats()
-        for bucket in self._buckets.values():
+        handed_out: Mapping[tuple[str, str, str], Bucket] = (
+            self._chains if self.limits.account is not None else self._buckets
+        )
+        for bucket in handed_out.values():
             total.add(bucket.stats)
         return total
 

@@ -29,7 +29,7 @@ import aiohttp
 from tenacity import AsyncRetrying, IterState, RetryCallState, _utils
 
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions, Timeouts
-from ._coordination import Coordinator, LocalCoordinator
+from ._coordination import Coordinator, SharedLimits
 from ._errors import BuiltinTimeoutError, TimeoutError, TransportError
 from ._http import (
     CALL_DEADLINE,
@@ -39,11 +39,12 @@ from ._http import (
     Transport,
     cancel_safe_close,
 )
-from ._limiter import Clock, LimiterRegistry, Limits, Sleep, TokenBucket
+from ._limiter import Bucket, Clock, Limiter, LimiterRegistry, Limits, Sleep
 from ._outcome import MAX_REDIRECTS, REDIRECTS, Outcome, Verdict, judge_answer, judge_failure
 from ._outcome import redirect_target as redirect_target
 from ._proxy import PROXY_AUTH_HINT, proxy_routes
 from ._recording import Recorder, install
+from ._redis import coordination_for_session
 from ._retry import RetryBudget, RetryConfig, backoff_delay, stop_reason
 from ._scrub import get_logger
 from ._secrets import Secret
@@ -179,7 +180,7 @@ class _Call:
         self,
         request: Request,
         *,
-        bucket: TokenBucket,
+        bucket: Bucket,
         config: RetryConfig,
         budget: RetryBudget,
         stats: SessionStats,
@@ -265,7 +266,11 @@ class Session:
     Use it as `async with storepush.Session() as session:` and pass it to each client. Pass
     `http=` to use an `aiohttp.ClientSession` of your own: storepush uses it and never closes
     it. `verify_tls` can be turned off only by passing it explicitly. `coordination` hands
-    out the per-app leases publishes hold (default: a `flock` per app on this host).
+    out the per-app leases publishes hold, and may share the rate limits too: a
+    [`RedisCoordinator`][storepush.RedisCoordinator], or a Redis URL (`redis://...`,
+    `rediss://...`) to make one from. Without it, the command line's `--redis-url` applies,
+    else `STOREPUSH_REDIS_URL`, else a `flock` per app and limits in this process (the guide's
+    "Running many jobs at once").
     `record=` (a path, or a [Recorder][storepush.Recorder] to share) appends every exchange
     to a JSON-lines file, credentials removed (the guide's "Recording and replay" page).
 
@@ -291,7 +296,7 @@ class Session:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
-        coordination: Coordinator | None = None,
+        coordination: Coordinator | str | Secret | None = None,
         record: str | os.PathLike[str] | Recorder | None = None,
     ) -> None:
         if http is not None and transport is not None:
@@ -316,9 +321,14 @@ class Session:
         self._clock = clock
         self._sleep = sleep
         self._rand = rand
-        self.limiters = LimiterRegistry(limits or Limits(), clock=clock, sleep=sleep)
         #: who else is publishing the same app: one lease per app while a publish runs
-        self.coordination: Coordinator = coordination or LocalCoordinator()
+        self.coordination: Coordinator
+        self.coordination, self._owns_coordination = coordination_for_session(coordination)
+        self.limiters: Limiter = (
+            self.coordination.limiter(limits or Limits(), clock=clock, sleep=sleep)
+            if isinstance(self.coordination, SharedLimits)
+            else LimiterRegistry(limits or Limits(), clock=clock, sleep=sleep)
+        )
         self._stats = SessionStats()
 
     @property
@@ -353,9 +363,12 @@ class Session:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close what this session created (never a caller's aiohttp session or transport)."""
+        """Close what this session created (never a caller's aiohttp session, transport or
+        coordinator)."""
         if self._owns_transport:
             await cancel_safe_close(self._transport)
+        if self._owns_coordination and isinstance(self.coordination, SharedLimits):
+            await self.coordination.aclose()
 
     async def request(
         self,

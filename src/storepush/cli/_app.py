@@ -15,6 +15,7 @@ from .._config import BAZAAR_BASE_URL, BLUEMIND_BASE_URL
 from .._errors import ValidationError
 from .._proxy import ambient_proxy
 from .._recording import recording
+from .._redis_url import REDIS_URL_ENV, ambient_redis
 from .._version import __version__
 from ..emulator._cli import main as emulator_main
 from ._batch import BatchReport, run_batch
@@ -74,6 +75,17 @@ def root(
             "http://user:password@host:port (otherwise HTTPS_PROXY, HTTP_PROXY, NO_PROXY apply).",
         ),
     ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redis-url",
+            metavar="URL",
+            envvar=REDIS_URL_ENV,
+            help="Share rate limits and one publisher per app with other jobs and hosts through "
+            "this Redis: redis://host:port/db, redis://:password@host:port/db, or rediss:// "
+            "for TLS.",
+        ),
+    ] = None,
 ) -> None:
     """storepush: exit codes are 0 (done), 1 (the store refused or failed), 2 (bad input)."""
     ctx.obj = Output(json_mode=json_mode, verbose=verbose)
@@ -83,6 +95,7 @@ def root(
         except ValidationError as exc:
             raise typer.BadParameter(exc.problem, param_hint="--record") from None
     ctx.with_resource(ambient_proxy(proxy))  # every session this command makes uses it
+    ctx.with_resource(ambient_redis(redis_url))  # and this Redis (checked when sessions start)
 
 
 def _summary_table(report: BatchReport) -> Table:

@@ -22,6 +22,7 @@ from typing import Any
 
 from .._errors import StorePushError, ValidationError
 from .._limiter import Limits
+from .._redis_url import manifest_redis_url
 from .._retry import RetryConfig
 from .._session import Session
 from ..bazaar import BazaarClient, Release, parse_apks
@@ -245,7 +246,12 @@ async def run_batch(
     started = time.monotonic()
     gate = asyncio.Semaphore(concurrency)
     retry = retry or RetryConfig(max_attempts=8)
-    async with Session(limits=limits, retry=retry, max_connections=max(10, concurrency)) as session:
+    async with Session(
+        limits=limits,
+        retry=retry,
+        max_connections=max(10, concurrency),
+        coordination=manifest_redis_url(manifest.redis_url),  # unless --redis-url or the env
+    ) as session:
 
         async def one(item: BazaarItem | BlueMindItem) -> ItemResult:
             async with gate:

@@ -6,6 +6,8 @@
     if_draft_exists = "fail"        # fail | reuse | replace
     rollout = 100
     target_bm_versions = "4.x"
+    redis_url = "redis://ci-cache:6379/0"   # optional: share limits and leases (no password
+                                            # here: put one in STOREPUSH_REDIS_URL instead)
 
     [[bazaar]]
     name = "shop"                   # unique per item; names the item in reports
@@ -57,6 +59,7 @@ DEFAULT_KEYS = {
     "target_bm_versions",
     "bazaar_base_url",
     "bluemind_base_url",
+    "redis_url",
 }
 BAZAAR_KEYS = {
     "name",
@@ -140,6 +143,7 @@ class Manifest:
     path: Path
     bazaar: list[BazaarItem] = field(default_factory=list)
     bluemind: list[BlueMindItem] = field(default_factory=list)
+    redis_url: Secret | None = None  #: `[defaults] redis_url`, checked (see `_redis_url`)
 
     @property
     def items(self) -> list[BazaarItem | BlueMindItem]:
@@ -256,6 +260,20 @@ def _check_keys(
             )
 
 
+def _redis_url(reader: _Reader, value: object) -> Secret | None:
+    if value is None:
+        return None
+    where = f"{reader.path.name}:{reader.lines.key(None, 0, 'redis_url')}: defaults.redis_url"
+    if not isinstance(value, str):
+        raise ValidationError(where, "must be a string: redis://host:port/db")
+    from .._redis_link import require_redis_package
+    from .._redis_url import parse_redis_url
+
+    require_redis_package(where)
+    parse_redis_url(value, field=where)  # refused here, before anything is sent
+    return Secret(value.strip(), field=where)
+
+
 def load_manifest(path: Path) -> Manifest:
     """Parse and check a manifest; resolve environment variables; check files exist."""
     try:
@@ -284,7 +302,7 @@ def load_manifest(path: Path) -> Manifest:
                 f"{path.name}:{reader.lines.key(None, 0, key)}: defaults.{key}",
                 "is not a known default",
             )
-    manifest = Manifest(path)
+    manifest = Manifest(path, redis_url=_redis_url(reader, defaults.get("redis_url")))
     names: set[str] = set()
     for section in ("bazaar", "bluemind"):
         items = data.get(section, [])
