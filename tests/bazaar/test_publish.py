@@ -383,3 +383,28 @@ async def test_both_of_the_stores_no_draft_answers(
     b = apk_factory(3)
     assert (await client.publish([b])).draft == "adopted"
     assert [r.committed for r in emu.world.apps[TOKEN].releases] == [True, True]
+
+
+async def test_a_twin_committing_our_draft_is_reported_as_such(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    """A twin job commits the draft between this run's last check and its commit: the run's
+    commit is refused, the state shows its build committed, and it says who committed it."""
+    from storepush.bazaar import CommitFields, Publisher, parse_apks
+
+    class TwinFirst:
+        def __init__(self, inner: BazaarClient) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+        async def commit(self, fields: CommitFields) -> object:
+            await self.inner.commit(fields)  # the twin's commit arrives first
+            return await self.inner.commit(fields)  # ours: 400, there is no draft any more
+
+    a = apk_factory(2)
+    result = await Publisher(TwinFirst(client), apks=parse_apks([a])).run()  # type: ignore[arg-type]
+    assert result.already_committed
+    assert result.committed_by_other
+    assert_exactly_once(emu, a)

@@ -29,6 +29,10 @@ async def commit(self: Publisher) -> PublishResult:
     reading the draft and the last committed release; check the answer is this build."""
     self._event("committing", "committing (sending for review)")
     ours = self.ours()
+    # Whether a commit of ours may have acted: if every attempt was refused (400) and the state
+    # shows the draft committed all the same, another publisher (a twin job) committed it.
+    ours_may_have_acted = False
+    by_other = False
 
     async def act() -> Release:
         return await finish_on_interrupt(self.api.commit(self.fields), COMMIT_GRACE)
@@ -37,8 +41,12 @@ async def commit(self: Publisher) -> PublishResult:
         return await self.api.last_uncommitted(), await self.api.last_committed()
 
     def judge(state: tuple[Release | None, Release | None], exc: Ambiguous) -> Settled[Release]:
+        nonlocal ours_may_have_acted, by_other
         draft, committed = state
+        if not isinstance(exc, BadRequestError):
+            ours_may_have_acted = True
         if committed is not None and is_ours(self, committed):
+            by_other = not ours_may_have_acted
             return Settled.ok(committed)
         if draft is not None and same_draft(draft, self.draft_id):
             step = judge_draft(draft, expected=self.draft_id, ours=ours, accepted=self.accepted)
@@ -63,6 +71,8 @@ async def commit(self: Publisher) -> PublishResult:
                 "committed release is not this build either: check the app in the console"
             )
         release = committed
+    if by_other:
+        return self._already(release, by_other=True)
     self._event("committed", "committed")
     return self._result(release)
 
