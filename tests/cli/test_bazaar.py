@@ -54,7 +54,7 @@ def test_publish_status_and_rerun(cli: Cli, emu: Emulator, apk: Path, tmp_path: 
 def test_human_publish_output(cli: Cli, apk: Path) -> None:
     result = cli("bazaar", "publish", str(apk))
     assert result.exit_code == 0, result.output
-    assert "committed release with version codes 4" in result.stdout
+    assert "committed the release with version codes 4" in result.stdout
 
 
 def test_dry_run_changes_nothing(cli: Cli, emu: Emulator, apk: Path) -> None:
@@ -89,17 +89,16 @@ def test_bad_input_exits_2_and_sends_nothing(
     text = tmp_path / "x.apk"
     text.write_text("not a zip")
     cases = [
-        (["bazaar", "publish", str(apk), "--rollout", "0"], "staged_rollout_percentage"),
-        (["bazaar", "publish", str(apk), "--rollout", "101"], "staged_rollout_percentage"),
+        (["bazaar", "publish", str(apk), "--rollout", "0"], "--rollout"),
+        (["bazaar", "publish", str(apk), "--rollout", "101"], "--rollout"),
         (["bazaar", "publish", f"{apk}:x86"], "APK"),
-        (["bazaar", "publish", str(tmp_path / "missing.apk")], "apks[0]"),
-        (["bazaar", "publish", str(text)], "apks[0]"),
-        (["bazaar", "publish", str(tmp_path)], "apks[0]"),
-        (["bazaar", "publish"], "apks"),
-        (["bazaar", "publish", str(apk), "--if-draft-exists", "maybe"], "if_draft_exists"),
+        (["bazaar", "publish", str(tmp_path / "missing.apk")], f"APK 1 ({tmp_path}/missing.apk)"),
+        (["bazaar", "publish", str(text)], f"APK 1 ({text})"),
+        (["bazaar", "publish", str(tmp_path)], f"APK 1 ({tmp_path})"),
+        (["bazaar", "publish"], "APK"),
         (["bazaar", "publish", str(apk), "--changelog-en", "@missing.txt"], "--changelog-en"),
-        (["bazaar", "publish", "--aab", str(apk)], "bin"),
-        (["bazaar", "publish", str(apk), "--base-url", "http://api.example.com/v1"], "base_url"),
+        (["bazaar", "publish", "--aab", str(apk)], "--bin"),
+        (["bazaar", "publish", str(apk), "--base-url", "http://api.example.com/v1"], "--base-url"),
     ]
     for args, field in cases:
         doc = cli.json(*args, code=2)
@@ -111,8 +110,9 @@ def test_bad_input_exits_2_and_sends_nothing(
     doc = cli.json("bazaar", "status", env={"STOREPUSH_BAZAAR_TOKEN": None}, code=2)
     assert "STOREPUSH_BAZAAR_TOKEN" in doc["error"]["message"]
     assert emu.log == []
-    result = cli("bazaar", "publish", str(apk), "--rollout", "ten")
-    assert result.exit_code == 2  # the parser's own usage error
+    for usage in (["--rollout", "ten"], ["--if-draft-exists", "maybe"]):
+        result = cli("bazaar", "publish", str(apk), *usage)
+        assert result.exit_code == 2  # the parser's own usage error
     human = cli("bazaar", "publish", str(apk), "--rollout", "0")
     assert "bad input" in human.output
 

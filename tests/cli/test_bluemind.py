@@ -141,7 +141,7 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
                 "--instructions",
                 "i",
             ],
-            "name",
+            "--name",
         ),
         (
             [
@@ -160,7 +160,7 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
                 "--thumbnail",
                 str(fake),
             ],
-            "thumbnail",
+            "--thumbnail",
         ),
         (
             [
@@ -176,7 +176,7 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
                 "--release-notes",
                 "n",
             ],
-            "package",
+            "PACKAGE",
         ),
         (
             [
@@ -194,9 +194,9 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
                 "--create-from",
                 str(bad_spec),
             ],
-            f"{bad_spec}.colour",
+            "bad.toml:2: colour",
         ),
-        (["bluemind", "plugin", "abc"], "plugin_id"),
+        (["bluemind", "plugin", "abc"], "ID"),
     ]
     for args, field in cases:
         doc = cli.json(*args, code=2)
