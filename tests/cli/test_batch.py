@@ -124,7 +124,11 @@ def test_one_failure_does_not_stop_the_others(cli: Cli, emu: Emulator, tmp_path:
 
 def test_dry_run(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
     doc = cli.json("batch", str(write_manifest(tmp_path)), "--dry-run", env=ENV)
-    assert [i["status"] for i in doc["items"]] == ["checked", "checked", "checked"]
+    assert [i["status"] for i in doc["items"]] == [
+        "would create",
+        "would create",
+        "would create the plugin and add the version",
+    ]
     assert {e["method"] for e in emu.log} == {"GET"}
     assert not (tmp_path / "release.toml.state.json").exists()
 

@@ -125,6 +125,13 @@ def _summary_lines(report: BatchReport) -> list[str]:
         )
     headers = ["kind", "item", "status", "MB", "retries", "429s", "seconds", "error"]
     totals = report.to_json()["totals"]
+    plans = [f"{i.name}: {i.detail['would']}" for i in report.items if i.detail.get("would")]
+    if plans:
+        return [
+            *format_table(headers, rows),
+            "dry run: nothing was changed; the items would:",
+            *plans,
+        ]
     return [
         *format_table(headers, rows),
         f"{totals['items'] - totals['failed']}/{totals['items']} done, "
@@ -179,6 +186,7 @@ def batch(
             stderr_tty=sys.stderr.isatty(),
         )
     out.jsonl = mode is ProgressMode.JSONL
+    out.spelling = MANIFEST
     flags = {"if_draft_exists": if_draft_exists, "if_busy": if_busy, "busy_timeout": busy_timeout}
     runs: list[BatchRun] = []
 

@@ -24,6 +24,7 @@ from .._events import Event
 from .._session import Session
 from ._interrupts import Journey
 from ._journal import JsonJournal
+from ._output import CURRENT_ITEM
 from ._plans import bluemind_plan, describe_plan
 from ._preflight import Ready, ReadyBazaar, ReadyBlueMind
 from ._progress import Quiet, Reporter
@@ -112,7 +113,7 @@ class BatchRun:
         dry_run: bool = False,
         resume_file: Path | None = None,
         reporter: Reporter | None = None,
-        on_warning: Callable[[str], None] = lambda text: None,
+        on_warning: Callable[[str, str], None] = lambda text, item: None,
         spelling: Spelling = MANIFEST,
     ) -> None:
         self.items = items
@@ -167,7 +168,7 @@ class BatchRun:
             doc = plan.to_json()
             files = len(item.apks) or 2
             doc["would"] = describe_plan(doc, files=files, size=item.size)
-            status = "already committed" if plan.action == "already committed" else "checked"
+            status = plan.action if plan.action == "already committed" else f"would {plan.action}"
             return ItemResult("bazaar", item.name, True, status, detail=doc)
         result = await item.client.publish(
             item.apks,
@@ -206,9 +207,13 @@ class BatchRun:
                 package=entry.package,
                 can_create=entry.create is not None,
             )
-            status = "already published" if plan["action"].startswith("already") else "checked"
+            action = plan["action"]
+            status = action if action.startswith("already") else f"would {action}"
+            plan["would"] = action
             return ItemResult("bluemind", item.name, True, status, detail=plan)
-        journey.record("checking", f"publishing {entry.plugin} {entry.version}")
+        text = f"publishing {entry.plugin} {entry.version}"
+        journey.record("checking", text)
+        self.reporter.event(Event("checking", text), item.name)
         shown = self._progress(item.name)
         told = False
 
@@ -246,6 +251,7 @@ class BatchRun:
         )
 
     async def _one(self, item: Ready, gate: asyncio.Semaphore) -> None:
+        CURRENT_ITEM.set(item.name)  # this task's own context: its log warnings name it
         async with gate:
             journey = self.journeys[item.name]
             journey.started = True
@@ -264,7 +270,7 @@ class BatchRun:
             journey.finished = result.status
             self.results[item.name] = result
             for warning in result.warnings:
-                self.on_warning(f"{item.name}: {warning}")
+                self.on_warning(warning, item.name)
             shown = result.status
             if result.error is not None:
                 shown = f"failed: {result.error['message']}"

@@ -115,7 +115,7 @@ def publish(
     apks: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="APK[:ARCH]...",
+            metavar="APK[:ARCH]",
             help="APKs, each optionally with :all, :armeabi-v7a or :arm64-v8a.",
             show_default=False,
         ),
@@ -124,14 +124,23 @@ def publish(
         Path | None, typer.Option("--aab", help="An app bundle instead of APKs.")
     ] = None,
     signer_bin: Annotated[
-        Path | None, typer.Option("--bin", help="The .bin Bazaar's bundle signer made for --aab.")
+        Path | None,
+        typer.Option(
+            "--bin", metavar="FILE", help="The .bin Bazaar's bundle signer made for --aab."
+        ),
     ] = None,
-    changelog_en: Annotated[str | None, typer.Option(help="TEXT or @FILE.")] = None,
-    changelog_fa: Annotated[str | None, typer.Option(help="TEXT or @FILE.")] = None,
+    changelog_en: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="English release notes: TEXT or @FILE.")
+    ] = None,
+    changelog_fa: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Persian release notes: TEXT or @FILE.")
+    ] = None,
     developer_note: Annotated[
-        str | None, typer.Option(help="TEXT or @FILE: a note for the reviewers.")
+        str | None, typer.Option(metavar="TEXT", help="A note for the reviewers: TEXT or @FILE.")
     ] = None,
-    rollout: Annotated[int, typer.Option(help="Staged rollout percentage, 1 to 100.")] = 100,
+    rollout: Annotated[
+        int, typer.Option(metavar="PERCENT", help="Staged rollout percentage, 1 to 100.")
+    ] = 100,
     auto_publish: Annotated[bool, typer.Option(help="Publish once the review accepts it.")] = False,
     wait: Annotated[bool, typer.Option(help="Wait until the release is published.")] = False,
     dry_run: Annotated[
@@ -193,6 +202,7 @@ def publish(
         )
         client = _client(token_env, base_url, allow_insecure_http, max_attempts, timeout)
     out.jsonl = mode is ProgressMode.JSONL
+    out.spelling = spelling
     journey = Journey("publish")
 
     async def work() -> dict[str, Any]:

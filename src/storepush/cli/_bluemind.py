@@ -165,19 +165,32 @@ def plugin(
 @bluemind_app.command()
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option("--name", help="The plugin's name.")],
-    shortdesc: Annotated[str, typer.Option("--shortdesc", help="A one-line description.")],
-    description: Annotated[str, typer.Option("--description", help="TEXT or @FILE.")],
-    license: Annotated[str, typer.Option("--license", help="Its licence, e.g. Apache-2.0.")],
-    instructions: Annotated[
-        str, typer.Option("--instructions", help="Installation instructions: TEXT or @FILE.")
+    name: Annotated[str, typer.Option("--name", metavar="TEXT", help="The plugin's name.")],
+    shortdesc: Annotated[
+        str, typer.Option("--shortdesc", metavar="TEXT", help="A one-line description.")
     ],
-    home_url: Annotated[str | None, typer.Option("--home-url", help="An https:// address.")] = None,
+    description: Annotated[
+        str, typer.Option("--description", metavar="TEXT", help="TEXT or @FILE.")
+    ],
+    license: Annotated[
+        str, typer.Option("--license", metavar="TEXT", help="Its licence, e.g. Apache-2.0.")
+    ],
+    instructions: Annotated[
+        str,
+        typer.Option(
+            "--instructions", metavar="TEXT", help="Installation instructions: TEXT or @FILE."
+        ),
+    ],
+    home_url: Annotated[
+        str | None, typer.Option("--home-url", metavar="TEXT", help="An https:// address.")
+    ] = None,
     thumbnail: Annotated[
-        Path | None, typer.Option("--thumbnail", help="The logo (PNG, JPEG, GIF or WebP).")
+        Path | None,
+        typer.Option("--thumbnail", metavar="FILE", help="The logo (PNG, JPEG, GIF or WebP)."),
     ] = None,
     screenshot: Annotated[
-        list[Path] | None, typer.Option("--screenshot", help="A screenshot; repeat for more.")
+        list[Path] | None,
+        typer.Option("--screenshot", metavar="FILE", help="A screenshot; repeat for more."),
     ] = None,
     base_url: BaseUrl = None,
     token_env: TokenEnv = KEY_ENV,
@@ -227,12 +240,21 @@ def release(
     package: Annotated[
         Path, typer.Argument(metavar="PACKAGE", help="The .jar (or other package) to upload.")
     ],
-    plugin_name: Annotated[str, typer.Option("--plugin", help="The plugin's name.")],
-    version: Annotated[str, typer.Option("--version", help="The version to add, e.g. 1.2.0.")],
-    target_bm_versions: Annotated[
-        str, typer.Option("--target-bm-versions", help="BlueMind versions it runs on, e.g. 4.x.")
+    plugin_name: Annotated[
+        str, typer.Option("--plugin", metavar="TEXT", help="The plugin's name.")
     ],
-    release_notes: Annotated[str, typer.Option("--release-notes", help="TEXT or @FILE.")],
+    version: Annotated[
+        str, typer.Option("--version", metavar="TEXT", help="The version to add, e.g. 1.2.0.")
+    ],
+    target_bm_versions: Annotated[
+        str,
+        typer.Option(
+            "--target-bm-versions", metavar="TEXT", help="BlueMind versions it runs on, e.g. 4.x."
+        ),
+    ],
+    release_notes: Annotated[
+        str, typer.Option("--release-notes", metavar="TEXT", help="TEXT or @FILE.")
+    ],
     create_from: Annotated[
         Path | None,
         typer.Option(
@@ -272,6 +294,7 @@ def release(
             resolve(PROGRESS, flag=progress, environ=os.environ), stderr_tty=sys.stderr.isatty()
         )
     out.jsonl = mode is ProgressMode.JSONL
+    out.spelling = spelling
     journey = Journey("release")
 
     async def work() -> dict[str, Any]:

@@ -174,7 +174,7 @@ async def run_demo(
     settings: DemoSettings,
     *,
     mode: ProgressMode = ProgressMode.OFF,
-    on_warning: Callable[[str], None] = lambda text: None,
+    on_warning: Callable[[str, str], None] = lambda text, item: None,
 ) -> tuple[BatchReport, dict[str, Any]]:
     """Write the samples, start the emulator, run the batch, check the emulator's state."""
     with tempfile.TemporaryDirectory(prefix="storepush-demo-") as tmp:

@@ -171,7 +171,7 @@ def check_resume_file(path: Path, *, field: str) -> None:
         raise ValidationError(
             field,
             f"{path} is not a storepush resume file (not a JSON object)",
-            "delete it to start afresh (re-runs still publish nothing twice)",
+            "delete it to start afresh; a re-run still publishes nothing twice",
         )
     if not os.access(path, os.W_OK):
         raise ValidationError(field, f"the resume file {path} is not writable")

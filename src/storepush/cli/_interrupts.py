@@ -200,7 +200,8 @@ def _single(journey: Journey) -> str:
         Outcome.ALREADY: f"this build was already committed{where}",
         Outcome.COMMIT_SENT: "the commit was sent, but its answer did not come in time: it may "
         "have landed",
-        Outcome.DRAFT_LEFT: f"nothing was committed{where}; the draft stays, for the re-run",
+        Outcome.DRAFT_LEFT: f"nothing was committed{where}; the draft stays for the re-run, "
+        "which resumes it",
         Outcome.NOTHING: f"nothing was changed{where}",
         Outcome.NOT_STARTED: "nothing was sent",
     }[journey.outcome]

@@ -14,6 +14,7 @@ as plain text, never as rich markup, so `[bazaar]` and `[]` in a message stay.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import sys
@@ -31,6 +32,7 @@ from ._interrupts import Interrupted, Journey, summary, supervise
 from ._spelling import FLAGS, RenderedError, Spelling, render_error
 
 __all__ = [
+    "CURRENT_ITEM",
     "EXIT_FAILED",
     "EXIT_INPUT",
     "Output",
@@ -42,6 +44,11 @@ __all__ = [
 EXIT_FAILED = 1
 EXIT_INPUT = 2
 T = TypeVar("T")
+
+#: The batch item whose task is running (its warnings, the library's included, name it).
+CURRENT_ITEM: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "storepush_cli_item", default=None
+)
 
 
 class ScrubbedStream:
@@ -115,6 +122,7 @@ class Output:
     json_mode: bool = False
     verbose: bool = False
     jsonl: bool = False  #: warnings on stderr as JSON lines (with `--progress jsonl`)
+    spelling: Spelling = FLAGS  #: how this command's warnings name the library's fields
     warned: set[str] = field(default_factory=set)
 
     @contextmanager
@@ -153,17 +161,21 @@ class Output:
     def stderr(self, text: str) -> None:
         self._write(sys.stderr, text)
 
-    def warn(self, text: str) -> None:
-        """A warning on stderr, once per text (the library also logs what it reports)."""
-        text = scrub(text)
-        if text in self.warned:
+    def warn(self, text: str, item: str | None = None) -> None:
+        """A warning on stderr, once per text and item (the library also logs what it
+        reports); in a batch it names the item (`CURRENT_ITEM` when not given)."""
+        item = item or CURRENT_ITEM.get()
+        text = self.spelling.text(scrub(text))
+        key = f"{item}\0{text}"
+        if key in self.warned:
             return
-        self.warned.add(text)
+        self.warned.add(key)
         if self.jsonl:
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            self.stderr(json.dumps({"time": stamp, "warning": text}, ensure_ascii=False))
+            doc = {"time": stamp, **({"item": item} if item else {}), "warning": text}
+            self.stderr(json.dumps(doc, ensure_ascii=False))
         else:
-            self.stderr(f"warning: {text}")
+            self.stderr(f"warning: {item}: {text}" if item else f"warning: {text}")
 
     def emit(self, document: dict[str, Any], human: Callable[[], Sequence[str]]) -> None:
         """The command's result: `document` with `--json`, else the lines `human` returns."""

@@ -18,19 +18,16 @@ from typing import Any
 from .._errors import VersionExistsError, WorkflowError
 from ..bluemind import BlueMindClient
 from ..bluemind._rules import VersionVerdict, judge_version
+from ._progress import megabytes
 
 __all__ = ["bluemind_plan", "describe_plan"]
-
-
-def _mb(count: int) -> str:
-    return f"{count / 1e6:.1f} MB"
 
 
 def describe_plan(plan: dict[str, Any], *, files: int = 0, size: int = 0) -> str:
     """One sentence for a Pishkhan `PublishPlan.to_json()`: what the publish would do."""
     action = plan.get("action", "")
     release = plan.get("release") or {}
-    sending = f"upload {files} file{'s' if files != 1 else ''} ({_mb(size)}), then commit"
+    sending = f"upload {files} file{'s' if files != 1 else ''} ({megabytes(size)}), then commit"
     held = len(release.get("packages") or [])
     created = release.get("creation_date")
     draft = "the draft" + (f" created {created}" if created else "")

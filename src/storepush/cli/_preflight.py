@@ -206,7 +206,7 @@ def preflight(
 ) -> list[Ready]:
     """Every item of `manifest`, checked and ready to run (see the module docstring)."""
     if resume and not dry_run:
-        check_resume_file(manifest.resume_file, field=manifest.resume_file.name)
+        check_resume_file(manifest.resume_file, field="resume file")
     ready: list[Ready] = []
     files: dict[tuple[int, int], str] = {}
     apps: dict[tuple[str, str], str] = {}

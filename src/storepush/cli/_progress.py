@@ -34,7 +34,9 @@ __all__ = [
     "choose_mode",
     "event_line",
     "make_reporter",
+    "megabytes",
     "percent_step",
+    "seconds",
 ]
 
 #: Phases that are waits: their line says when the next check is.
@@ -70,15 +72,27 @@ def percent_step(sent: int, total: int, *, steps: int = 10) -> int:
 
 
 def megabytes(count: int) -> str:
-    return f"{count / 1e6:.1f} MB"
+    """A byte count for people: `32 KB`, `1.5 MB`, `2.10 GB`."""
+    if round(count / 1e3) < 1000:
+        return f"{count / 1e3:.0f} KB"
+    if count < 1_000_000_000:
+        return f"{count / 1e6:.1f} MB"
+    return f"{count / 1e9:.2f} GB"
 
 
 def event_line(event: Event) -> str:
     """The text of one event for a line of output: waits say when the next check is."""
     text = event.message
     if event.phase in WAIT_PHASES and event.seconds is not None:
-        text += f" — next check in {event.seconds:.0f} s"
+        text += f" — next check in {seconds(event.seconds)}"
     return text
+
+
+def seconds(value: float) -> str:
+    """`30 s`, `1.5 s`: whole seconds from 10 up, one decimal below."""
+    if value >= 10:
+        return f"{value:.0f} s"
+    return f"{value:.1f}".rstrip("0").rstrip(".") + " s"
 
 
 class Quiet:
@@ -194,7 +208,7 @@ class PlainLines(_Lines):
 
     def item_finished(self, name: str, status: str, ok: bool, seconds: float) -> None:
         self.items_done += 1
-        self.line(f"{status} in {seconds:.1f} s", name)
+        self.line(f"finished: {status} ({seconds:.1f} s)", name)
 
 
 class JsonLines(_Lines):
