@@ -51,7 +51,7 @@ class Stop:
 
     def describe(self) -> str:
         if self.reason == "deadline":
-            return f"the run's deadline ({self.seconds:g} s, --deadline) passed"
+            return f"the run's deadline ({self.seconds:g} s) passed"
         if self.reason == "SIGINT":
             return "interrupted (Ctrl-C)"
         return f"stopped by {self.reason}"

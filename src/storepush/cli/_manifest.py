@@ -149,7 +149,7 @@ class Manifest:
     def where(self, section: str | None, index: int, key: str) -> str:
         """`release.toml:12: bazaar[0].rollout`: the line of `key` in that item."""
         lines = TomlLines(self.text)
-        base = key.split(".")[0].split("[")[0]
+        base = key.split("[")[0]
         if key and section:
             line = lines.key(section, index, base)
         elif section:

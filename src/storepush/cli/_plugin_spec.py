@@ -49,20 +49,33 @@ class TomlLines:
         return 0
 
     def key(self, section: str | None, index: int, key: str) -> int:
+        """The line of `key` (`create.shortdesc`: in the item's `[section.create]` table)."""
         if section == "defaults":
             start = next(
                 (n for n, line in enumerate(self.lines) if re.match(r"^\s*\[defaults\]", line)), 0
             )
         else:
             start = self.header(section, index) if section else 0
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        table, _, sub = key.partition(".")
+        if sub and section:
+            found = self._find(
+                start, rf"^\s*\[\s*{re.escape(section)}\.{re.escape(table)}\s*\]", section
+            )
+            if found:
+                return self._find(found, rf"^\s*{re.escape(sub)}\s*=", section) or found
+            return start
+        name = re.escape(key)
+        return self._find(start, rf"^\s*({name}\s*=|\[+\s*{name}\s*\]+)", section) or start
+
+    def _find(self, start: int, pattern: str, section: str | None) -> int:
+        compiled = re.compile(pattern)
         for number in range(start, len(self.lines)):
             line = self.lines[number]
             if number > start and section and re.match(r"^\s*\[\[", line):
                 break
-            if pattern.match(line):
+            if compiled.match(line):
                 return number + 1
-        return start
+        return 0
 
 
 def spec_from_table(
