@@ -24,6 +24,7 @@ def test_one_publish() -> None:
     assert bars.progress.tasks[0].completed == 0
     bars.event(Event("waiting-for-review", "waiting for review", seconds=30.0))
     assert bars.wait_task is not None
+    assert bars.file_task is None  # the uploads are over
     wait = next(t for t in bars.progress.tasks if t.id == bars.wait_task)
     assert "next check in" in str(bars.progress.columns[2].render(wait))  # type: ignore[union-attr]
     bars.event(Event("committed", "published"))

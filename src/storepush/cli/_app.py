@@ -50,6 +50,8 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="storepush",
     help="Publish Android apps to Cafe Bazaar and add-ons to the BlueMind MarketPlace.",
+    epilog="Exit codes: 0 done, 1 the store refused or failed, 2 bad input (nothing was sent), "
+    "130 Ctrl-C, 143 SIGTERM. Every setting: flag > environment > manifest > default.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,

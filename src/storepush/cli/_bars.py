@@ -27,9 +27,14 @@ from rich.progress import (
 from rich.text import Text
 
 from .._events import Event
-from ._progress import WAIT_PHASES, event_line
+from ._progress import WAIT_PHASES, event_line, seconds
 
 __all__ = ["Bars"]
+
+#: Phases after the uploads: the file's bar is removed.
+_DONE_UPLOADING = frozenset(
+    {"committing", "committed", "already-committed", "waiting-for-review", "cleaning-up"}
+)
 
 
 class _Amount(ProgressColumn):
@@ -45,7 +50,7 @@ class _Amount(ProgressColumn):
             return Text(f"{task.completed:.0f} of {task.total or 0:.0f} items")
         if kind == "wait":
             left = max(0.0, float(task.fields.get("until", 0.0)) - time.monotonic())
-            return Text(f"next check in {left:.0f} s")
+            return Text(f"next check in {seconds(left)}")
         return self._bytes.render(task)
 
 
@@ -88,6 +93,9 @@ class Bars:
         if self.wait_task is not None and event.phase not in WAIT_PHASES:
             self.progress.remove_task(self.wait_task)
             self.wait_task = None
+        if self.file_task is not None and event.phase in _DONE_UPLOADING:
+            self.progress.remove_task(self.file_task)  # the uploads are over: the bar goes
+            self.file_task = None
         if event.phase == "uploading":
             if self.file_task is None:
                 self.file_task = self.progress.add_task(event.message, total=None, kind="bytes")

@@ -121,7 +121,7 @@ def publish(
         ),
     ] = None,
     aab: Annotated[
-        Path | None, typer.Option("--aab", help="An app bundle instead of APKs.")
+        Path | None, typer.Option("--aab", metavar="FILE", help="An app bundle instead of APKs.")
     ] = None,
     signer_bin: Annotated[
         Path | None,
