@@ -8,12 +8,8 @@ and exits with code 2: never a traceback.
 from __future__ import annotations
 
 import importlib.util
-import json
-import shlex
 import sys
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     from ._app import app
@@ -56,6 +52,10 @@ def missing_extra_message(missing: str, direct_url: str | None, python: str) -> 
     The command names the same checkout or wheel again: storepush is not on the package
     index, so a bare `pip install storepush` would fetch someone else's project.
     """
+    import json  # imported here: `storepush --version` needs none of these
+    import shlex
+    from urllib.parse import unquote, urlsplit
+
     source, editable = "/path/to/storepush-checkout-or-wheel", False
     try:
         info = json.loads(direct_url) if direct_url else {}
@@ -75,6 +75,8 @@ def missing_extra_message(missing: str, direct_url: str | None, python: str) -> 
 
 
 def _direct_url() -> str | None:
+    from importlib import metadata  # only when the extra is missing: it costs 25 ms to import
+
     try:
         return metadata.distribution("storepush").read_text("direct_url.json")
     except metadata.PackageNotFoundError:

@@ -1,9 +1,9 @@
-"""``storepush demo``: the whole job, locally, against an emulator with faults turned on.
+"""`storepush demo`: the whole job, locally, against an emulator with faults turned on.
 
 It starts the emulator in-process on a free loopback port (server quotas, 5xx answers, 429s,
 dropped uploads, "acted, then failed" answers, latency), writes sample APKs, app bundles, JARs
 and images to a temporary folder, publishes a batch of apps and plugin versions concurrently
-through the same engine as ``storepush batch``, then checks the emulator's state on its own:
+through the same engine as `storepush batch`, then checks the emulator's state on its own:
 every app has exactly one committed release carrying exactly its files' SHA-1s, every plugin
 version exists once. It exits 0 only if that check passes.
 """

@@ -71,6 +71,7 @@ KEYS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("deadline", ("defaults",), DEADLINE.what),
     ("progress", ("defaults",), "auto, bar, plain, jsonl or off (see `--progress`)"),
     ("concurrency", ("defaults",), CONCURRENCY.what),
+    # one row a key: a new `[defaults]` key is a row here, read from `Manifest.defaults`
 )
 _ALLOWED = {
     section: {key for key, sections, _ in KEYS if section in sections}
@@ -135,6 +136,8 @@ class Manifest:
     bazaar: list[BazaarEntry] = field(default_factory=list)
     bluemind: list[BlueMindEntry] = field(default_factory=list)
     run: dict[str, Any] = field(default_factory=dict)
+    #: the `[defaults]` table as written (keys another setting reads, e.g. `redis_url`)
+    defaults: dict[str, Any] = field(default_factory=dict)
     text: str = ""
 
     @property
@@ -247,6 +250,7 @@ def load_manifest(path: Path) -> Manifest:
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ValidationError(f"{path.name}: defaults", "must be a table", "write [defaults]")
+    manifest.defaults = dict(defaults)
     reader = _Item(manifest, "defaults", 0, defaults)
     for key in defaults:
         if key not in _ALLOWED["defaults"]:

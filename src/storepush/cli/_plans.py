@@ -6,6 +6,22 @@ puts its `PublishPlan` into a sentence. The library has no BlueMind dry run yet,
 [`bluemind_plan`][storepush.cli._plans.bluemind_plan] makes one from read-only calls and the
 library's own version rule (`storepush.bluemind._rules.judge_version`), refusing what the real
 run would refuse (a listed version with another package, a missing plugin without a spec).
+
+| Pishkhan plan | what the real run does |
+|---|---|
+| `create` | no draft: create one, upload, commit |
+| `resume` | a draft holding some of this build (or created by this batch): fill and commit it |
+| `adopt` | an empty draft left by a run that stopped: take it over, fill and commit it |
+| `reuse` | `--if-draft-exists reuse`: add this build to a draft holding another one |
+| `replace` | `--if-draft-exists replace`: delete the draft of another build, then create |
+| `already committed` | nothing to send; exit 0 (a warning if changelog or rollout differ) |
+
+| BlueMind plan | what the real run does |
+|---|---|
+| `create the plugin and add the version` | create it from the spec, then add the version |
+| `add the version` | add the version |
+| `already published` | nothing to send (the stored package is this one) |
+| `already published (...cannot be compared)` | nothing to send, and a warning |
 """
 
 from __future__ import annotations
