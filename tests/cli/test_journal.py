@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from storepush.bazaar import Package, Release
 from storepush.cli._journal import JsonJournal
 
@@ -54,3 +56,12 @@ def test_a_damaged_entry_starts_afresh(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["shop"]["drafts"] == ["2026-01-05T10:31:07.123456"]
     path.write_text("not json")
     assert not JsonJournal(path, "shop").is_mine(DRAFT)
+
+
+def test_a_failed_write_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    journal = JsonJournal(tmp_path / "gone" / "state.json", "shop")
+    with caplog.at_level("WARNING", logger="storepush.cli"):
+        journal.creating()
+        journal.remember(DRAFT)
+    assert "cannot be written" in caplog.text
+    assert not (tmp_path / "gone").exists()

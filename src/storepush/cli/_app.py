@@ -67,7 +67,8 @@ _GLOBAL_FLAGS = ("--json", "-v", "--verbose")
 def root(
     ctx: typer.Context,
     json_mode: Annotated[
-        bool, typer.Option("--json", help="One JSON document on stdout, whatever happens.")
+        bool,
+        typer.Option("--json", help="One JSON document on stdout (errors and interrupts too)."),
     ] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Debug logs on stderr.")] = False,
     version: VersionOpt = False,

@@ -23,7 +23,8 @@ The format (described for people on the docs page "The resume file"):
 
 No credential, no token fingerprint, no file content: only names and dates. It is written
 atomically (a temporary file in the same folder, then a rename), so an interrupt never leaves
-half a file. A dry run reads it and never writes it. Deleting it is always safe.
+half a file; a write that fails mid-run (a full disk) is a warning, never a failed publish. A
+dry run reads it and never writes it. Deleting it is always safe.
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._scrub import get_logger
 from ..bazaar import Release
 
 __all__ = ["JsonJournal"]
+
+log = get_logger("storepush.cli")
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -71,14 +75,32 @@ class JsonJournal:
     def _save(self, data: dict[str, Any]) -> None:
         if self.read_only:
             return
-        handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".storepush-", suffix=".json")
+        try:
+            handle, temp = tempfile.mkstemp(
+                dir=self.path.parent, prefix=".storepush-", suffix=".json"
+            )
+        except OSError as exc:
+            self._unwritable(exc)
+            return
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(data, stream, indent=1)
             os.replace(temp, self.path)
+        except OSError as exc:
+            Path(temp).unlink(missing_ok=True)
+            self._unwritable(exc)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+    def _unwritable(self, exc: OSError) -> None:
+        """The file is an optimisation: a failed write is a warning, never a failed publish."""
+        log.warning(
+            "the resume file %s cannot be written (%s); going on without it: a re-run adopts "
+            "this item's draft instead of resuming it, and still publishes nothing twice",
+            self.path.name,
+            exc.strerror or exc,
+        )
 
     def is_mine(self, draft: Release) -> bool:
         entry = self._entry(self._load())

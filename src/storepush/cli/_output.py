@@ -2,8 +2,9 @@
 
 Exit codes: 0 done; 1 the store refused or failed (or a workflow could not go on safely, or
 the run's deadline passed); 2 bad input, found before any request; 130 after Ctrl-C (SIGINT)
-and 143 after SIGTERM. `--json` prints exactly one JSON document on stdout, whatever happens
-(an error and an interrupt included). Progress, warnings and `-v` logs go to stderr.
+and 143 after SIGTERM. `--json` prints exactly one JSON document on stdout once a command runs
+(an error and an interrupt included; the parser's usage errors are its own text). Progress,
+warnings and `-v` logs go to stderr.
 
 Everything written to stdout and stderr passes through `storepush._scrub.scrub` once more
 ([`scrubbed_streams`][storepush.cli._output.scrubbed_streams]), a last safety net behind the
