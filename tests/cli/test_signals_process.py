@@ -203,3 +203,20 @@ def test_sigkill_then_the_same_command_resumes(
     assert code == 0, err
     assert json.loads(out)["draft"] in ("adopted", "resumed")
     assert [r.committed for r in emu.world.apps[TOKEN].releases] == [True]
+
+
+def test_a_file_changed_mid_upload_exits_1_and_leaves_no_draft(
+    emu: Emulator, link: SlowLink, tmp_path: Path, apks: list[Path]
+) -> None:
+    original = apks[0].read_bytes()
+    command = Command(["bazaar", "publish", "big.apk"], env=_env(link), cwd=tmp_path)
+    command.wait_for(r"uploading big\.apk: \d+ %")
+    apks[0].write_bytes(original[: len(original) // 2])  # truncated while it is being sent
+    link.rate = None
+    code, _, err = command.finish()
+    assert code == 1, err
+    assert "the file changed while it was being uploaded" in err
+    assert emu.world.apps[TOKEN].draft is None  # the draft this run made was removed
+    apks[0].write_bytes(original)  # restored: the same command publishes it
+    assert run(["bazaar", "publish", "big.apk"], env=_env(link), cwd=tmp_path)[0] == 0
+    assert [r.committed for r in emu.world.apps[TOKEN].releases] == [True]
