@@ -22,6 +22,7 @@ ENV = {"APP_ONE": TOKEN, "APP_TWO": OTHER, "BM": KEY}
 def write_manifest(tmp_path: Path, extra: str = "") -> Path:
     make_apk(tmp_path / "one-arm64.apk", package="com.example.cli", version_code=3)
     make_apk(tmp_path / "one-v7.apk", package="com.example.cli", version_code=2)
+    make_apk(tmp_path / "three.apk", package="com.example.cli", version_code=7, seed=3)
     make_aab(tmp_path / "two.aab", package="com.example.other")
     make_bin(tmp_path / "two.bin")
     make_jar(tmp_path / "plugin.jar")
@@ -124,7 +125,11 @@ def test_one_failure_does_not_stop_the_others(cli: Cli, emu: Emulator, tmp_path:
 
 def test_dry_run(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
     doc = cli.json("batch", str(write_manifest(tmp_path)), "--dry-run", env=ENV)
-    assert [i["status"] for i in doc["items"]] == ["checked", "checked", "checked"]
+    assert [i["status"] for i in doc["items"]] == [
+        "would create",
+        "would create",
+        "would create the plugin and add the version",
+    ]
     assert {e["method"] for e in emu.log} == {"GET"}
     assert not (tmp_path / "release.toml.state.json").exists()
 
@@ -169,6 +174,16 @@ def test_dry_run(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
         ),
         ("\n[extras]\nx = 1\n", {}, "extras"),
         ("\nthis is not toml\n", {}, "release.toml"),
+        (
+            '\n[[bazaar]]\nname = "three"\ntoken_env = "APP_ONE"\napks = ["three.apk"]\n',
+            {},
+            "bazaar[2].token_env",  # the same app as bazaar[0]
+        ),
+        (
+            '\n[[bazaar]]\nname = "three"\ntoken_env = "BM"\napks = ["one-v7.apk"]\n',
+            {},
+            "bazaar[2].apks[0]",  # the same file as bazaar[0]'s
+        ),
     ],
 )
 def test_manifest_errors_name_line_and_field(
@@ -192,3 +207,69 @@ def test_manifest_without_items_or_file(tmp_path: Path) -> None:
         load_manifest(empty)
     with pytest.raises(ValidationError, match="does not exist"):
         load_manifest(tmp_path / "nope.toml")
+
+
+def test_dry_run_agrees_with_the_real_run(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path)
+    emu.set_faults(Faults(seed=1, error_rate=1.0, endpoints=frozenset({"upload"})))
+    cli.json("batch", str(manifest), env=ENV, code=1)  # app one keeps its empty draft
+    emu.set_faults(Faults())
+    plan = cli.json("batch", str(manifest), "--dry-run", env=ENV)
+    assert plan["items"][0]["status"] == "would resume"
+    assert "resume the draft" in plan["items"][0]["detail"]["would"]
+    human = cli("batch", str(manifest), "--dry-run", env=ENV)
+    assert "one: resume the draft created" in human.stdout
+    state = tmp_path / "release.toml.state.json"
+    kept = state.read_text()
+    state.unlink()  # a fresh runner: no resume file; the empty draft is adopted instead
+    assert cli.json("batch", str(manifest), "--dry-run", env=ENV)["items"][0]["status"] == (
+        "would adopt"
+    )
+    assert not state.exists()  # a dry run never writes it
+    state.write_text(kept)
+    real = cli.json("batch", str(manifest), env=ENV)
+    assert real["items"][0]["detail"]["draft"] == "resumed"
+
+
+def test_item_lines_and_warnings_name_the_item(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path)
+    assert cli.json("batch", str(manifest), env=ENV)["ok"] is True
+    changed = manifest.read_text().replace("rollout = 30", "rollout = 40")
+    manifest.write_text(changed)
+    result = cli("batch", str(manifest), "--progress", "plain", env=ENV)
+    assert result.exit_code == 0
+    assert "warning: one: the committed release differs" in result.stderr
+    assert "in rollout;" in result.stderr  # manifest words, not staged_rollout_percentage
+    assert re.search(r"Z one: started \(\d+ KB to send\)", result.stderr)
+    assert re.search(r"Z one: finished: already committed", result.stderr)
+    lines = cli("batch", str(manifest), "--progress", "jsonl", env=ENV)
+    docs = [json.loads(line) for line in lines.stderr.splitlines()]
+    assert {d.get("item") for d in docs} == {"one", "two", "Batch Plugin 2.0"}
+    assert any("warning" in d for d in docs)
+
+
+def test_failures_are_spelled_as_manifest_keys(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    from storepush.emulator._state import Package
+
+    manifest = write_manifest(tmp_path)
+    app = emu.world.apps[TOKEN]
+    emu.world.create_release(app)
+    emu.world.add_package(
+        app,
+        Package(
+            apk_size=1,
+            sha1_hash="d" * 40,
+            version_code=1,
+            version_name="1",
+            upload_date="2026-01-01",
+        ),
+        None,
+    )
+    doc = cli.json("batch", str(manifest), env=ENV, code=1)
+    error = doc["items"][0]["error"]
+    assert error["type"] == "DraftExistsError"
+    assert error["remedies"][0] == 'use if_draft_exists = "reuse" to add this build to it'
+    human = cli("batch", str(manifest), env=ENV)
+    assert human.exit_code == 1
+    assert "DraftExists" not in human.stdout
+    assert "failed" in human.stdout

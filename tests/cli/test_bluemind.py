@@ -141,7 +141,7 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
                 "--instructions",
                 "i",
             ],
-            "name",
+            "--name",
         ),
         (
             [
@@ -160,7 +160,7 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
                 "--thumbnail",
                 str(fake),
             ],
-            "thumbnail",
+            "--thumbnail",
         ),
         (
             [
@@ -176,7 +176,7 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
                 "--release-notes",
                 "n",
             ],
-            "package",
+            "PACKAGE",
         ),
         (
             [
@@ -194,9 +194,9 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
                 "--create-from",
                 str(bad_spec),
             ],
-            f"{bad_spec}.colour",
+            "bad.toml:2: colour",
         ),
-        (["bluemind", "plugin", "abc"], "plugin_id"),
+        (["bluemind", "plugin", "abc"], "ID"),
     ]
     for args, field in cases:
         doc = cli.json(*args, code=2)
@@ -216,4 +216,126 @@ def test_bad_input(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
         "n",
         code=1,
     )
-    assert "create" in missing["error"]["message"]
+    assert "--create-from" in missing["error"]["message"]
+
+
+def _release(cli: Cli, jar: Path, version: str, *extra: str, code: int = 0) -> dict[str, object]:
+    return cli.json(  # type: ignore[no-any-return]
+        "bluemind",
+        "release",
+        str(jar),
+        "--plugin",
+        "Sync",
+        "--version",
+        version,
+        "--target-bm-versions",
+        "4.x",
+        "--release-notes",
+        "n",
+        *extra,
+        code=code,
+    )
+
+
+def test_spec_file_without_a_name(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    (tmp_path / "desc.md").write_text("A description from a file.")
+    spec = tmp_path / "plugin.toml"
+    spec.write_text(
+        'shortdesc = "s"\ndescription = "@desc.md"\nlicense = "MIT"\n'
+        'installation_instructions = "i"\n'
+    )
+    jar = make_jar(tmp_path / "p.jar")
+    plan = _release(cli, jar, "1.0", "--create-from", str(spec), "--dry-run")
+    assert plan["action"] == "create the plugin and add the version"
+    assert [e for e in emu.log if e["method"] == "POST"] == []
+    doc = _release(cli, jar, "1.0", "--create-from", str(spec))
+    assert doc["created_plugin"] is True
+    [plugin] = emu.world.plugins.values()
+    assert plugin.fields["description"] == "A description from a file."
+    spec.write_text('name = "Other"\n' + spec.read_text())
+    wrong = _release(cli, jar, "1.1", "--create-from", str(spec), code=2)
+    assert wrong["error"]["field"] == "plugin.toml:1: name"  # type: ignore[index]
+
+
+def test_a_listed_version_with_another_jar_is_refused(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    jar = make_jar(tmp_path / "p.jar")
+    other = make_jar(tmp_path / "q.jar", seed=8)
+    spec = tmp_path / "plugin.toml"
+    spec.write_text(
+        'shortdesc = "s"\ndescription = "d"\nlicense = "MIT"\ninstallation_instructions = "i"\n'
+    )
+    _release(cli, jar, "1.0", "--create-from", str(spec))
+    refused = _release(cli, other, "1.0", code=1)
+    assert refused["error"]["type"] == "VersionExistsError"  # type: ignore[index]
+    human = cli(
+        "bluemind",
+        "release",
+        str(other),
+        "--plugin",
+        "Sync",
+        "--version",
+        "1.0",
+        "--target-bm-versions",
+        "4.x",
+        "--release-notes",
+        "n",
+    )
+    assert human.exit_code == 1
+    assert "is already published with another package" in human.stderr
+    assert _release(cli, other, "1.0", "--dry-run", code=1)["error"]["type"] == (  # type: ignore[index]
+        "VersionExistsError"
+    )
+
+
+def test_an_unverifiable_listed_version_warns(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    jar = make_jar(tmp_path / "p.jar")
+    spec = tmp_path / "plugin.toml"
+    spec.write_text(
+        'shortdesc = "s"\ndescription = "d"\nlicense = "MIT"\ninstallation_instructions = "i"\n'
+    )
+    _release(cli, jar, "1.0", "--create-from", str(spec))
+    [plugin] = emu.world.plugins.values()
+    plugin.versions[0].package = {}  # a MarketPlace that does not show the stored package
+    again = cli(
+        "bluemind",
+        "release",
+        str(jar),
+        "--plugin",
+        "Sync",
+        "--version",
+        "1.0",
+        "--target-bm-versions",
+        "4.x",
+        "--release-notes",
+        "n",
+    )
+    assert again.exit_code == 0
+    assert "was already published; nothing was sent" in again.stdout
+    warnings = [line for line in again.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert "does not show its stored package" in warnings[0]
+    doc = _release(cli, jar, "1.0")
+    assert doc["verified"] is False
+    assert doc["warnings"]
+
+
+def test_missing_plugin_names_the_flag(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    jar = make_jar(tmp_path / "p.jar")
+    result = cli(
+        "bluemind",
+        "release",
+        str(jar),
+        "--plugin",
+        "Nope",
+        "--version",
+        "1",
+        "--target-bm-versions",
+        "4",
+        "--release-notes",
+        "n",
+    )
+    assert result.exit_code == 1
+    assert "use --create-from PLUGIN.toml to create it from a plugin spec" in result.stderr
+    assert "create=" not in result.output

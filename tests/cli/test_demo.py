@@ -42,3 +42,24 @@ def test_console_script_and_version() -> None:
         timeout=60,
     )
     assert usage.returncode == 2
+
+
+def test_demo_summary_has_no_raw_values() -> None:
+    from storepush.cli._demo import summary_lines
+
+    doc = {
+        "ok": True,
+        "totals": {"items": 2, "failed": 0, "bytes_sent": 2_000_000, "seconds": 1.0, "retries": 3},
+        "demo": {
+            "apps": 1,
+            "plugins": 1,
+            "throttled_429": 2,
+            "faults_injected": {"error": 2, "drop": 1},
+            "problems": [],
+        },
+    }
+    lines = summary_lines(doc)
+    assert "faults injected: 1 drop, 2 error" in lines[2]
+    assert not any("{" in line or "}" in line for line in lines)
+    doc["demo"]["faults_injected"] = {}  # type: ignore[index]
+    assert "faults injected: none" in summary_lines(doc)[2]

@@ -7,26 +7,37 @@ and exits with code 2: never a traceback.
 
 from __future__ import annotations
 
-import json
-import shlex
+import importlib.util
 import sys
-from importlib import metadata
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._app import app
 
 __all__ = ["app", "main", "missing_extra_message"]
 
-#: The top-level modules the `cli` extra brings (typer's own dependency click included).
-EXTRA_MODULES = frozenset({"typer", "rich", "click"})
+#: The top-level modules the `cli` extra brings (click only where typer does not vendor it).
+EXTRA_MODULES = ("typer", "rich")
 
-try:
-    from ._app import app
-    from ._app import main as _run
-except ModuleNotFoundError as exc:  # pragma: no cover - checked in a venv without the extra
-    _MISSING: str | None = (exc.name or "").partition(".")[0]
-    if _MISSING not in EXTRA_MODULES:
-        raise
-else:
-    _MISSING = None
+
+def _missing_module() -> str | None:
+    """The first module of the `cli` extra that cannot be imported, if any (not importing it)."""
+    for name in EXTRA_MODULES:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
+            return name
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    """`storepush.cli.app` (the typer app), imported on first use."""
+    if name == "app":
+        from ._app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def missing_extra_message(missing: str, direct_url: str | None, python: str) -> str:
@@ -41,6 +52,10 @@ def missing_extra_message(missing: str, direct_url: str | None, python: str) -> 
     The command names the same checkout or wheel again: storepush is not on the package
     index, so a bare `pip install storepush` would fetch someone else's project.
     """
+    import json  # imported here: `storepush --version` needs none of these
+    import shlex
+    from urllib.parse import unquote, urlsplit
+
     source, editable = "/path/to/storepush-checkout-or-wheel", False
     try:
         info = json.loads(direct_url) if direct_url else {}
@@ -60,6 +75,8 @@ def missing_extra_message(missing: str, direct_url: str | None, python: str) -> 
 
 
 def _direct_url() -> str | None:
+    from importlib import metadata  # only when the extra is missing: it costs 25 ms to import
+
     try:
         return metadata.distribution("storepush").read_text("direct_url.json")
     except metadata.PackageNotFoundError:
@@ -67,8 +84,27 @@ def _direct_url() -> str | None:
 
 
 def main() -> None:
-    """The console script's entry point."""
-    if _MISSING is not None:  # pragma: no cover - checked in a venv without the extra
-        sys.stderr.write(missing_extra_message(_MISSING, _direct_url(), sys.executable) + "\n")
-        raise SystemExit(2)
-    _run()
+    """The console script's entry point.
+
+    `storepush --version` answers without importing typer or the command tree (it only checks
+    that the extra is installed).
+    """
+    argv = sys.argv[1:]
+    missing = _missing_module()
+    if missing is None and argv == ["--version"]:
+        from .._version import __version__
+
+        sys.stdout.write(f"storepush {__version__}\n")
+        return
+    if missing is None:
+        try:
+            from ._app import main as run
+        except ModuleNotFoundError as exc:  # pragma: no cover - a broken install of the extra
+            missing = (exc.name or "").partition(".")[0]
+            if missing not in EXTRA_MODULES and missing != "click":
+                raise
+        else:
+            run(argv)
+            return
+    sys.stderr.write(missing_extra_message(missing, _direct_url(), sys.executable) + "\n")
+    raise SystemExit(2)

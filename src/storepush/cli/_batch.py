@@ -1,94 +1,42 @@
-"""Running a manifest: many apps and plugins at once through one shared session.
+"""Running a checked manifest: many apps and plugins at once through one shared session.
 
-Items run concurrently up to ``concurrency``, through one :class:`~storepush.Session` (one
+Items run concurrently up to `concurrency`, through one [`Session`][storepush.Session] (one
 connection pool, one set of rate limiters, one retry budget). A failed item never stops the
-others. Re-running after an interruption finishes what is left and publishes nothing twice:
-the workflows recognise committed releases and listed versions, and a journal beside the
-manifest (release creation dates only, no credential) lets an app resume an empty draft it made.
+others. Each item's events go to the progress reporter, tagged with the item's name, and are
+kept (a [`Journey`][storepush.cli._interrupts.Journey] per item) so that an interrupt can say
+what each item had done. Results are kept as items end, so an interrupted batch still reports
+the ones that finished. Re-running finishes what is left and publishes nothing twice: the
+workflows recognise committed releases and listed versions, and the resume file beside the
+manifest (`_journal.py`) lets an item resume a draft it created.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .._errors import StorePushError, ValidationError
-from .._limiter import Limits
-from .._redis_url import manifest_redis_url
-from .._retry import RetryConfig
+from .._errors import StorePushError
+from .._events import Event
 from .._session import Session
-from ..bazaar import BazaarClient, Release, parse_apks
-from ..bazaar._client import check_policy
-from ..bluemind import BlueMindClient
-from ._manifest import BazaarItem, BlueMindItem, Manifest
-from ._output import error_document
+from ._interrupts import Journey
+from ._journal import JsonJournal
+from ._output import CURRENT_ITEM
+from ._plans import bluemind_plan, describe_plan
+from ._preflight import Ready, ReadyBazaar, ReadyBlueMind
+from ._progress import Quiet, Reporter
+from ._spelling import MANIFEST, Spelling, render_error
 
-__all__ = ["BatchReport", "ItemResult", "JsonJournal", "run_batch"]
-
-
-class JsonJournal:
-    """A :class:`~storepush.bazaar.DraftJournal` in a JSON file:
-    ``{item: {"drafts": [creation dates], "creating": bool}}``."""
-
-    def __init__(self, path: Path, item: str) -> None:
-        self.path = path
-        self.item = item
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _entry(self, data: dict[str, Any]) -> dict[str, Any]:
-        entry = data.get(self.item)
-        if not isinstance(entry, dict):
-            entry = data[self.item] = {"drafts": [], "creating": False}
-        return entry
-
-    def _save(self, data: dict[str, Any]) -> None:
-        handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".storepush-", suffix=".json")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1)
-        os.replace(temp, self.path)
-
-    def is_mine(self, draft: Release) -> bool:
-        entry = self._entry(self._load())
-        stamp = _stamp(draft.creation_date)
-        return (stamp is not None and stamp in entry["drafts"]) or (
-            bool(entry.get("creating")) and not draft.packages
-        )
-
-    def creating(self) -> None:
-        data = self._load()
-        self._entry(data)["creating"] = True
-        self._save(data)
-
-    def remember(self, draft: Release) -> None:
-        data = self._load()
-        entry = self._entry(data)
-        entry["creating"] = False
-        stamp = _stamp(draft.creation_date)
-        if stamp is not None:
-            entry["drafts"].append(stamp)
-        self._save(data)
-
-
-def _stamp(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+__all__ = ["BatchReport", "BatchRun", "ItemResult"]
 
 
 @dataclass
 class ItemResult:
+    """How one item ended."""
+
     kind: str
     name: str
     ok: bool
@@ -100,6 +48,7 @@ class ItemResult:
     reconciled: int = 0
     error: dict[str, Any] | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,11 +63,14 @@ class ItemResult:
             "reconciled": self.reconciled,
             "error": self.error,
             "detail": self.detail,
+            "warnings": self.warnings,
         }
 
 
 @dataclass
 class BatchReport:
+    """Every item's result, and the session's totals."""
+
     items: list[ItemResult]
     seconds: float
     requests: int
@@ -149,132 +101,202 @@ class BatchReport:
         }
 
 
-async def _bazaar(
-    item: BazaarItem, session: Session, default_url: str, journal_path: Path | None, dry_run: bool
-) -> ItemResult:
-    async with BazaarClient(
-        item.token, base_url=item.base_url or default_url, session=session
-    ) as c:
+class BatchRun:
+    """One run of checked items (see the module docstring)."""
+
+    def __init__(
+        self,
+        items: list[Ready],
+        session: Session,
+        *,
+        concurrency: int,
+        dry_run: bool = False,
+        resume_file: Path | None = None,
+        reporter: Reporter | None = None,
+        on_warning: Callable[[str, str], None] = lambda text, item: None,
+        spelling: Spelling = MANIFEST,
+    ) -> None:
+        self.items = items
+        self.session = session
+        self.concurrency = concurrency
+        self.dry_run = dry_run
+        self.resume_file = resume_file
+        self.reporter = reporter or Quiet()
+        self.on_warning = on_warning
+        self.spelling = spelling
+        self.journeys = {item.name: Journey(item.name) for item in items}
+        self.results: dict[str, ItemResult] = {}
+        self.started = time.monotonic()
+
+    # -- one item ---------------------------------------------------------------------------
+
+    def _journal(self, name: str) -> JsonJournal | None:
+        if self.resume_file is None:
+            return None
+        return JsonJournal(self.resume_file, name, read_only=self.dry_run)
+
+    def _events(self, name: str) -> Callable[[Event], None]:
+        journey = self.journeys[name]
+
+        def on_event(event: Event) -> None:
+            journey.record(event.phase, event.message)
+            self.reporter.event(event, name)
+
+        return on_event
+
+    def _progress(self, name: str) -> Callable[[int, int], None]:
+        def progress(sent: int, total: int) -> None:
+            self.reporter.upload(sent, total, name)
+
+        return progress
+
+    async def _bazaar(self, item: ReadyBazaar) -> ItemResult:
+        entry = item.entry
         common: dict[str, Any] = {
-            "aab": item.aab,
-            "signer_bin": item.signer_bin,
-            "changelog_en": item.changelog_en,
-            "changelog_fa": item.changelog_fa,
-            "developer_note": item.developer_note,
-            "staged_rollout_percentage": item.rollout,
-            "auto_publish": item.auto_publish,
-            "if_draft_exists": check_policy(item.if_draft_exists),
+            "aab": entry.aab,
+            "signer_bin": entry.signer_bin,
+            "changelog_en": entry.changelog_en,
+            "changelog_fa": entry.changelog_fa,
+            "developer_note": entry.developer_note,
+            "staged_rollout_percentage": entry.rollout,
+            "auto_publish": entry.auto_publish,
+            "if_draft_exists": item.policy,
+            "journal": self._journal(item.name),
         }
-        local = parse_apks(item.apks) if item.apks else []
-        if dry_run:
-            plan = await c.publish(local, dry_run=True, **common)
-            return ItemResult("bazaar", item.name, True, "checked", detail=plan.to_json())
-        result = await c.publish(
-            local,
-            journal=None if journal_path is None else JsonJournal(journal_path, item.name),
+        if self.dry_run:
+            plan = await item.client.publish(item.apks, dry_run=True, **common)
+            doc = plan.to_json()
+            files = len(item.apks) or 2
+            doc["would"] = describe_plan(doc, files=files, size=item.size)
+            status = plan.action if plan.action == "already committed" else f"would {plan.action}"
+            return ItemResult("bazaar", item.name, True, status, detail=doc)
+        result = await item.client.publish(
+            item.apks,
+            if_busy=item.if_busy,
+            busy_timeout=item.busy_timeout,
+            progress=self._progress(item.name),
+            on_event=self._events(item.name),
             **common,
         )
-    status = "already committed" if result.already_committed else "committed"
-    return ItemResult(
-        "bazaar",
-        item.name,
-        True,
-        status,
-        bytes_sent=result.bytes_sent,
-        retries=result.retries,
-        throttled=result.throttled,
-        reconciled=result.reconciled,
-        detail={"sha1s": sorted(p.sha1_hash for p in result.packages), "draft": result.draft},
-    )
-
-
-async def _bluemind(
-    item: BlueMindItem, session: Session, default_url: str, dry_run: bool
-) -> ItemResult:
-    async with BlueMindClient(
-        item.api_key, base_url=item.base_url or default_url, session=session
-    ) as client:
-        if dry_run:
-            plugins = await client.list_plugins()
-            exists = any(p.name == item.plugin for p in plugins)
-            if not exists and item.create is None:
-                raise ValidationError(
-                    "plugin", f"no plugin named {item.plugin!r}", "add a [bluemind.create] table"
-                )
-            return ItemResult("bluemind", item.name, True, "checked")
-        result = await client.publish_version(
-            item.plugin,
-            item.version,
-            item.target_bm_versions,
-            item.release_notes,
-            item.package,
-            create=item.create,
+        return ItemResult(
+            "bazaar",
+            item.name,
+            True,
+            "already committed" if result.already_committed else "committed",
+            bytes_sent=result.bytes_sent,
+            retries=result.retries,
+            throttled=result.throttled,
+            reconciled=result.reconciled,
+            detail={
+                "sha1s": sorted(p.sha1_hash for p in result.packages),
+                "draft": result.draft,
+                "version_codes": [p.version_code for p in result.packages],
+                "differences": result.differences,
+            },
+            warnings=list(result.warnings),
         )
-    return ItemResult(
-        "bluemind",
-        item.name,
-        True,
-        "already published" if result.already_published else "published",
-        bytes_sent=result.upload.size if result.upload else 0,
-        retries=result.retries,
-        throttled=result.throttled,
-        reconciled=result.reconciled,
-        detail={"sha1": result.upload.sha1 if result.upload else None},
-    )
 
+    async def _bluemind(self, item: ReadyBlueMind) -> ItemResult:
+        entry = item.entry
+        journey = self.journeys[item.name]
+        if self.dry_run:
+            plan = await bluemind_plan(
+                item.client,
+                plugin=entry.plugin,
+                version=entry.version,
+                package=entry.package,
+                can_create=entry.create is not None,
+            )
+            action = plan["action"]
+            status = action if action.startswith("already") else f"would {action}"
+            plan["would"] = action
+            return ItemResult("bluemind", item.name, True, status, detail=plan)
+        text = f"publishing {entry.plugin} {entry.version}"
+        journey.record("checking", text)
+        self.reporter.event(Event("checking", text), item.name)
+        shown = self._progress(item.name)
+        told = False
 
-async def run_batch(
-    manifest: Manifest,
-    *,
-    concurrency: int,
-    dry_run: bool = False,
-    bazaar_url: str,
-    bluemind_url: str,
-    limits: Limits | None = None,
-    retry: RetryConfig | None = None,
-    on_item_done: Callable[[], None] = lambda: None,
-    journal: bool = True,
-) -> BatchReport:
-    """Run every item of ``manifest``; never raises for one item's failure."""
-    if isinstance(concurrency, bool) or concurrency < 1:
-        raise ValidationError("--concurrency", "must be at least 1")
-    journal_path = (
-        manifest.path.with_name(manifest.path.name + ".state.json")
-        if journal and not dry_run
-        else None
-    )
-    started = time.monotonic()
-    gate = asyncio.Semaphore(concurrency)
-    retry = retry or RetryConfig(max_attempts=8)
-    async with Session(
-        limits=limits,
-        retry=retry,
-        max_connections=max(10, concurrency),
-        coordination=manifest_redis_url(manifest.redis_url),  # unless --redis-url or the env
-    ) as session:
+        def progress(sent: int, total: int) -> None:
+            nonlocal told
+            if not told:
+                told = True
+                journey.record("committing", f"uploading {entry.package.name}")
+                self.reporter.event(
+                    Event("uploading", f"uploading {entry.package.name}", entry.package.name, 1, 1),
+                    item.name,
+                )
+            shown(sent, total)
 
-        async def one(item: BazaarItem | BlueMindItem) -> ItemResult:
-            async with gate:
-                clock = time.monotonic()
-                try:
-                    if isinstance(item, BazaarItem):
-                        result = await _bazaar(item, session, bazaar_url, journal_path, dry_run)
-                    else:
-                        result = await _bluemind(item, session, bluemind_url, dry_run)
-                except StorePushError as exc:
-                    result = ItemResult(
-                        item.kind, item.name, False, "failed", error=error_document(exc)
-                    )
-                result.seconds = time.monotonic() - clock
-                on_item_done()
-                return result
+        result = await item.client.publish_version(
+            entry.plugin,
+            entry.version,
+            entry.target_bm_versions,
+            entry.release_notes,
+            entry.package,
+            create=entry.create,
+            progress=progress,
+        )
+        return ItemResult(
+            "bluemind",
+            item.name,
+            True,
+            "already published" if result.already_published else "published",
+            bytes_sent=result.upload.size if result.upload and result.upload.size else 0,
+            retries=result.retries,
+            throttled=result.throttled,
+            reconciled=result.reconciled,
+            detail={"sha1": result.upload.sha1 if result.upload else None},
+            warnings=list(result.warnings),
+        )
 
-        results = await asyncio.gather(*(one(item) for item in manifest.items))
-        stats = session.stats
-    return BatchReport(
-        list(results),
-        time.monotonic() - started,
-        stats.requests,
-        stats.retries,
-        stats.throttled,
-    )
+    async def _one(self, item: Ready, gate: asyncio.Semaphore) -> None:
+        CURRENT_ITEM.set(item.name)  # this task's own context: its log warnings name it
+        async with gate:
+            journey = self.journeys[item.name]
+            journey.started = True
+            self.reporter.item_started(item.name, item.size)
+            clock = time.monotonic()
+            try:
+                if isinstance(item, ReadyBazaar):
+                    result = await self._bazaar(item)
+                else:
+                    result = await self._bluemind(item)
+            except StorePushError as exc:
+                error = render_error(exc, self.spelling)
+                kind = "bazaar" if isinstance(item, ReadyBazaar) else "bluemind"
+                result = ItemResult(kind, item.name, False, "failed", error=error.to_json())
+            result.seconds = time.monotonic() - clock
+            journey.finished = result.status
+            self.results[item.name] = result
+            for warning in result.warnings:
+                self.on_warning(warning, item.name)
+            shown = result.status
+            if result.error is not None:
+                shown = f"failed: {result.error['message']}"
+            self.reporter.item_finished(item.name, shown, result.ok, result.seconds)
+
+    # -- the batch ----------------------------------------------------------------------------
+
+    async def run(self) -> BatchReport:
+        """Run every item; never raises for one item's failure."""
+        self.started = time.monotonic()
+        gate = asyncio.Semaphore(self.concurrency)
+        await asyncio.gather(*(self._one(item, gate) for item in self.items))
+        return self.report()
+
+    def report(self) -> BatchReport:
+        """The results so far (every item, once the run ends)."""
+        stats = self.session.stats
+        ordered = [self.results[i.name] for i in self.items if i.name in self.results]
+        return BatchReport(
+            ordered, time.monotonic() - self.started, stats.requests, stats.retries, stats.throttled
+        )
+
+    def partial(self) -> dict[str, Any]:
+        """After an interrupt: the finished items' results, and each other item's outcome."""
+        doc = self.report().to_json()
+        doc["unfinished"] = [
+            j.to_json() for j in self.journeys.values() if j.name not in self.results
+        ]
+        return doc

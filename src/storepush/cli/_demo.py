@@ -1,9 +1,9 @@
-"""``storepush demo``: the whole job, locally, against an emulator with faults turned on.
+"""`storepush demo`: the whole job, locally, against an emulator with faults turned on.
 
 It starts the emulator in-process on a free loopback port (server quotas, 5xx answers, 429s,
 dropped uploads, "acted, then failed" answers, latency), writes sample APKs, app bundles, JARs
 and images to a temporary folder, publishes a batch of apps and plugin versions concurrently
-through the same engine as ``storepush batch``, then checks the emulator's state on its own:
+through the same engine as `storepush batch`, then checks the emulator's state on its own:
 every app has exactly one committed release carrying exactly its files' SHA-1s, every plugin
 version exists once. It exits 0 only if that check passes.
 """
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,16 @@ from typing import Any
 from .._limiter import Limits, RateLimit
 from .._samples import make_aab, make_apk, make_bin, make_jar, make_png
 from .._secrets import Secret
-from ..bazaar import Architecture
+from .._session import Session
 from ..bluemind import PluginSpec
 from ..emulator import Emulator, Faults, Quota, Quotas
-from ._batch import BatchReport, run_batch
-from ._manifest import BazaarItem, BlueMindItem, Manifest
+from ._batch import BatchReport, BatchRun
+from ._manifest import BazaarEntry, BlueMindEntry, Manifest
+from ._preflight import preflight
+from ._progress import make_reporter
+from ._settings import ProgressMode, retry_config
 
-__all__ = ["DemoSettings", "run_demo"]
+__all__ = ["DemoSettings", "run_demo", "summary_lines"]
 
 MIB = 1024 * 1024
 
@@ -55,27 +60,24 @@ def _sha1(path: Path) -> str:
     return hashlib.sha1(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
-def _write_samples(folder: Path, s: DemoSettings) -> tuple[list[BazaarItem], list[BlueMindItem]]:
+def _write_samples(folder: Path, s: DemoSettings) -> tuple[list[BazaarEntry], list[BlueMindEntry]]:
     size = max(64 * 1024, int(s.apk_mib * MIB))
-    apps: list[BazaarItem] = []
+    apps: list[BazaarEntry] = []
     for i in range(s.apps):
         package = f"com.example.demo{i:03d}"
         common: dict[str, Any] = {
             "name": package,
+            "index": i,
             "token": Secret(_credential(s.seed, f"app{i}"), field="token"),
             "changelog_en": f"Release {i}: faster sync.",
             "changelog_fa": "بهبود سرعت همگام‌سازی",
             "developer_note": "storepush demo",
-            "rollout": 100,
             "auto_publish": True,
-            "if_draft_exists": "fail",
-            "base_url": None,
-            "line": 0,
         }
         if i % 10 == 9:  # every tenth app ships an app bundle
             aab = make_aab(folder / f"{package}.aab", package=package, size=size)
             signer = make_bin(folder / f"{package}.bin")
-            apps.append(BazaarItem(apks=[], aab=aab, signer_bin=signer, **common))
+            apps.append(BazaarEntry(apks=[], apk_labels=[], aab=aab, signer_bin=signer, **common))
         else:
             arm64 = make_apk(
                 folder / f"{package}-arm64.apk",
@@ -92,8 +94,9 @@ def _write_samples(folder: Path, s: DemoSettings) -> tuple[list[BazaarItem], lis
                 seed=2 * i + 1,
             )
             apps.append(
-                BazaarItem(
-                    apks=[(arm64, Architecture.ARM64_V8A), (armv7, Architecture.ARMEABI_V7A)],
+                BazaarEntry(
+                    apks=[(arm64, "arm64-v8a"), (armv7, "armeabi-v7a")],
+                    apk_labels=[arm64.name, armv7.name],
                     aab=None,
                     signer_bin=None,
                     **common,
@@ -104,13 +107,14 @@ def _write_samples(folder: Path, s: DemoSettings) -> tuple[list[BazaarItem], lis
         make_png(folder / "shot1.png", width=320, height=200),
         make_png(folder / "shot2.png", width=320, height=200),
     )
-    plugins: list[BlueMindItem] = []
+    plugins: list[BlueMindEntry] = []
     key = Secret(_credential(s.seed, "bluemind"), field="api_key")
     for i in range(s.plugins):
         name = f"Demo Plugin {i}"
         plugins.append(
-            BlueMindItem(
+            BlueMindEntry(
                 name=f"{name} 1.{i}.0",
+                index=i,
                 api_key=key,
                 plugin=name,
                 version=f"1.{i}.0",
@@ -132,14 +136,12 @@ def _write_samples(folder: Path, s: DemoSettings) -> tuple[list[BazaarItem], lis
                     thumbnail=logo,
                     screenshots=shots,
                 ),
-                base_url=None,
-                line=0,
             )
         )
     return apps, plugins
 
 
-def verify(emu: Emulator, apps: list[BazaarItem], plugins: list[BlueMindItem]) -> list[str]:
+def verify(emu: Emulator, apps: list[BazaarEntry], plugins: list[BlueMindEntry]) -> list[str]:
     """What is wrong with the emulator's state, if anything (empty: exactly once, all of it)."""
     problems: list[str] = []
     for item in apps:
@@ -169,8 +171,12 @@ def verify(emu: Emulator, apps: list[BazaarItem], plugins: list[BlueMindItem]) -
 
 
 async def run_demo(
-    settings: DemoSettings, *, on_item_done: Any = lambda: None
+    settings: DemoSettings,
+    *,
+    mode: ProgressMode = ProgressMode.OFF,
+    on_warning: Callable[[str, str], None] = lambda text, item: None,
 ) -> tuple[BatchReport, dict[str, Any]]:
+    """Write the samples, start the emulator, run the batch, check the emulator's state."""
     with tempfile.TemporaryDirectory(prefix="storepush-demo-") as tmp:
         folder = Path(tmp)
         apps, plugins = await asyncio.to_thread(_write_samples, folder, settings)
@@ -192,16 +198,34 @@ async def run_demo(
             bundle_seconds=0.2,
         )
         async with emulator as emu:
-            report = await run_batch(
-                Manifest(folder / "demo.toml", bazaar=apps, bluemind=plugins),
-                concurrency=settings.concurrency,
-                bazaar_url=emu.bazaar_url,
-                bluemind_url=emu.bluemind_url,
+            manifest = Manifest(folder / "demo.toml", bazaar=apps, bluemind=plugins)
+            environ = {
+                "STOREPUSH_BAZAAR_BASE_URL": emu.bazaar_url,
+                "STOREPUSH_BLUEMIND_BASE_URL": emu.bluemind_url,
+            }
+            async with Session(
+                retry=retry_config(8, None),
+                max_connections=max(10, settings.concurrency),
                 # the emulator processes bundles at once: no need to keep to one call a minute
                 limits=Limits(per_endpoint={"bundle-status": RateLimit(2, 1)}),
-                on_item_done=on_item_done,
-                journal=False,
-            )
+            ) as session:
+                ready = preflight(manifest, session, flags={}, environ=environ, resume=False)
+                reporter = make_reporter(
+                    mode,
+                    sys.stderr,
+                    batch_total=sum(item.size for item in ready),
+                    items=len(ready),
+                )
+                try:
+                    report = await BatchRun(
+                        ready,
+                        session,
+                        concurrency=settings.concurrency,
+                        reporter=reporter,
+                        on_warning=on_warning,
+                    ).run()
+                finally:
+                    reporter.close()
             problems = verify(emu, apps, plugins)
             faults_seen: dict[str, int] = {}
             for entry in emu.log:
@@ -217,3 +241,24 @@ async def run_demo(
                 "faults_injected": faults_seen,
             }
     return report, summary
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The demo's human summary (every figure in words: no raw Python values)."""
+    summary = doc["demo"]
+    totals = doc["totals"]
+    seconds = max(totals["seconds"], 1e-9)
+    megabytes = totals["bytes_sent"] / 1e6
+    faults = ", ".join(
+        f"{count} {kind}" for kind, count in sorted(summary["faults_injected"].items())
+    )
+    lines = [
+        f"storepush demo: {summary['apps']} apps and {summary['plugins']} plugins",
+        f"  items {totals['items'] - totals['failed']}/{totals['items']} done, "
+        f"{megabytes:.1f} MB at {megabytes / seconds:.1f} MB/s, {totals['seconds']:.1f} s",
+        f"  {totals['retries']} retries, {summary['throttled_429']} 429s absorbed, "
+        f"faults injected: {faults or 'none'}",
+        f"  exactly-once check: {'passed' if doc['ok'] else 'failed'}",
+    ]
+    lines.extend(f"  - {problem}" for problem in summary["problems"])
+    return lines

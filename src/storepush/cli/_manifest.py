@@ -1,308 +1,288 @@
 """The batch manifest: a TOML file of Pishkhan apps and BlueMind plugin versions.
 
-    [defaults]                      # shared by every item unless it says otherwise
-    changelog_en = "@notes/en.txt"  # TEXT or @FILE, relative to the manifest
-    auto_publish = true
-    if_draft_exists = "fail"        # fail | reuse | replace
-    rollout = 100
-    target_bm_versions = "4.x"
-    redis_url = "redis://ci-cache:6379/0"   # optional: share limits and leases (no password
-                                            # here: put one in STOREPUSH_REDIS_URL instead)
-
-    [[bazaar]]
-    name = "shop"                   # unique per item; names the item in reports
-    token_env = "SHOP_TOKEN"        # the token comes from this environment variable
-    apks = ["build/shop-arm64.apk:arm64-v8a", "build/shop-v7.apk:armeabi-v7a"]
-    # or: aab = "build/shop.aab"  and  bin = "build/shop.bin"
-
-    [[bluemind]]
-    plugin = "Calendar Sync"
-    api_key_env = "BM_KEY"
-    version = "1.2.0"
-    release_notes = "@notes/calendar.txt"
-    package = "dist/calendar-sync.jar"
-    [bluemind.create]               # optional: create the plugin when it is missing
-    shortdesc = "..."               # name defaults to `plugin`
-    ...
-
-Every error names the manifest's line and the field, and is found before anything is sent:
-unknown keys, wrong types, missing files and unset environment variables.
+The format is described, key by key, on the docs page "The batch manifest"
+(`docs/guide/manifest.md`, its tables generated from [`KEYS`][storepush.cli._manifest.KEYS]).
+This module reads a manifest once: the file (a regular UTF-8 file of at most 4 MiB), its
+TOML, every key's type and range, `@FILE` texts, credentials from their variables, paths
+relative to the manifest. Every error names the manifest's line and key
+(`release.toml:12: bazaar[0].rollout`) and is found before anything is sent; what needs the
+files themselves (APKs parsed, duplicates, base URLs) is checked next, by `_preflight.py`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._errors import ValidationError
-from .._files import check_file
 from .._secrets import Secret
-from ..bazaar import Architecture
 from ..bluemind import PluginSpec
-from ._bluemind import plugin_spec_from
-from ._output import read_text_arg
+from ._inputs import MANIFEST_MAX_BYTES, ArchitectureName, read_text_arg, read_text_file
+from ._inputs import split_apk_arg as _split
+from ._plugin_spec import TomlLines, spec_from_table
+from ._settings import (
+    BUSY_TIMEOUT,
+    CONCURRENCY,
+    DEADLINE,
+    IF_BUSY,
+    IF_DRAFT_EXISTS,
+    MAX_ATTEMPTS,
+    PROGRESS,
+    TIMEOUT,
+    IfBusy,
+    IfDraftExists,
+    Setting,
+)
 
-__all__ = ["BazaarItem", "BlueMindItem", "Manifest", "load_manifest"]
+__all__ = ["KEYS", "BazaarEntry", "BlueMindEntry", "Manifest", "load_manifest"]
 
-_ARCHS = {a.value for a in Architecture}
-DEFAULT_KEYS = {
-    "changelog_en",
-    "changelog_fa",
-    "developer_note",
-    "auto_publish",
-    "if_draft_exists",
-    "rollout",
-    "target_bm_versions",
-    "bazaar_base_url",
-    "bluemind_base_url",
-    "redis_url",
-}
-BAZAAR_KEYS = {
-    "name",
-    "token_env",
-    "apks",
-    "aab",
-    "bin",
-    "changelog_en",
-    "changelog_fa",
-    "developer_note",
-    "auto_publish",
-    "if_draft_exists",
-    "rollout",
-    "base_url",
-}
-BLUEMIND_KEYS = {
-    "name",
-    "plugin",
-    "api_key_env",
-    "version",
-    "target_bm_versions",
-    "release_notes",
-    "package",
-    "create",
-    "base_url",
-}
-
-
-#: Which defaults apply to each section, and which default names its base URL.
-_SECTION_DEFAULTS = {
-    "bazaar": (
-        {
-            "changelog_en",
-            "changelog_fa",
-            "developer_note",
-            "auto_publish",
-            "if_draft_exists",
-            "rollout",
-        },
-        "bazaar_base_url",
+#: Every key, where it may appear, and what it means: the docs' tables come from here.
+#: Sections: `defaults`, `bazaar`, `bluemind`, `create` (the `[bluemind.create]` table).
+KEYS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("name", ("bazaar", "bluemind"), "the item's name in reports (bluemind: `PLUGIN VERSION`)"),
+    ("token_env", ("bazaar",), "the environment variable holding the app's Pishkhan token"),
+    ("apks", ("bazaar",), 'APKs: `"path[:ARCH]"` strings or `{path, architecture}` tables'),
+    ("aab", ("bazaar",), "an app bundle instead of APKs (with `bin`)"),
+    ("bin", ("bazaar",), "the `.bin` Bazaar's bundle signer made for `aab`"),
+    ("changelog_en", ("defaults", "bazaar"), "TEXT or @FILE (relative to the manifest)"),
+    ("changelog_fa", ("defaults", "bazaar"), "TEXT or @FILE"),
+    ("developer_note", ("defaults", "bazaar"), "TEXT or @FILE: a note for the reviewers"),
+    ("rollout", ("defaults", "bazaar"), "staged rollout percentage, 1 to 100 (default 100)"),
+    ("auto_publish", ("defaults", "bazaar"), "publish once the review accepts it (true/false)"),
+    ("if_draft_exists", ("defaults", "bazaar"), IF_DRAFT_EXISTS.what),
+    ("if_busy", ("defaults", "bazaar"), IF_BUSY.what),
+    ("busy_timeout", ("defaults", "bazaar"), BUSY_TIMEOUT.what),
+    ("plugin", ("bluemind",), "the plugin's name on the MarketPlace"),
+    ("api_key_env", ("bluemind",), "the environment variable holding the BlueMind API key"),
+    ("version", ("bluemind",), 'the version to add, a string (`"1.2.0"`)'),
+    ("target_bm_versions", ("defaults", "bluemind"), "BlueMind versions it runs on (`4.x`)"),
+    ("release_notes", ("bluemind",), "TEXT or @FILE"),
+    ("package", ("bluemind",), "the `.jar` (or other package) to upload"),
+    ("create", ("bluemind",), "`[bluemind.create]`: create the plugin when it is missing"),
+    ("base_url", ("bazaar", "bluemind"), "this item's store base URL"),
+    ("bazaar_base_url", ("defaults",), "every Pishkhan item's base URL"),
+    ("bluemind_base_url", ("defaults",), "every BlueMind item's base URL"),
+    ("allow_insecure_http", ("defaults", "bazaar", "bluemind"), "allow http:// to a remote host"),
+    ("max_attempts", ("defaults",), MAX_ATTEMPTS.what),
+    ("timeout", ("defaults",), TIMEOUT.what),
+    ("deadline", ("defaults",), DEADLINE.what),
+    ("progress", ("defaults",), "auto, bar, plain, jsonl or off (see `--progress`)"),
+    ("concurrency", ("defaults",), CONCURRENCY.what),
+    (
+        "redis_url",
+        ("defaults",),
+        "share limits and leases through this Redis (no password here: put a URL with one in "
+        "`STOREPUSH_REDIS_URL` instead; `--redis-url` and the variable win over this key)",
     ),
-    "bluemind": ({"target_bm_versions"}, "bluemind_base_url"),
+    # one row a key: a new `[defaults]` key is a row here, read from `Manifest.defaults`
+)
+_ALLOWED = {
+    section: {key for key, sections, _ in KEYS if section in sections}
+    for section in ("defaults", "bazaar", "bluemind")
 }
+#: `[defaults]` keys that configure the whole run (not merged into items).
+_RUN: dict[str, Setting[Any]] = {
+    s.key: s for s in (MAX_ATTEMPTS, TIMEOUT, DEADLINE, PROGRESS, CONCURRENCY)
+}
+_URL_DEFAULT = {"bazaar": "bazaar_base_url", "bluemind": "bluemind_base_url"}
 
 
 @dataclass
-class BazaarItem:
+class BazaarEntry:
+    """One `[[bazaar]]` item, read and typed (its files are parsed by the pre-flight check)."""
+
     name: str
+    index: int
     token: Secret
-    apks: list[tuple[Path, Architecture]]
+    apks: list[tuple[Path, ArchitectureName]]
+    apk_labels: list[str]
     aab: Path | None
     signer_bin: Path | None
-    changelog_en: str
-    changelog_fa: str
-    developer_note: str
-    rollout: int
-    auto_publish: bool
-    if_draft_exists: str
-    base_url: str | None
-    line: int
+    changelog_en: str = ""
+    changelog_fa: str = ""
+    developer_note: str = ""
+    rollout: int = 100
+    auto_publish: bool = False
+    base_url: str | None = None
+    allow_insecure_http: bool = False
+    if_draft_exists: IfDraftExists | None = None
+    if_busy: IfBusy | None = None
+    busy_timeout: float | None = None
+    line: int = 0
     kind: str = "bazaar"
 
 
 @dataclass
-class BlueMindItem:
+class BlueMindEntry:
+    """One `[[bluemind]]` item, read and typed."""
+
     name: str
+    index: int
     api_key: Secret
     plugin: str
     version: str
     target_bm_versions: str
     release_notes: str
     package: Path
-    create: PluginSpec | None
-    base_url: str | None
-    line: int
+    create: PluginSpec | None = None
+    base_url: str | None = None
+    allow_insecure_http: bool = False
+    line: int = 0
     kind: str = "bluemind"
 
 
 @dataclass
 class Manifest:
+    """A whole manifest: its items, and the run settings of its `[defaults]`."""
+
     path: Path
-    bazaar: list[BazaarItem] = field(default_factory=list)
-    bluemind: list[BlueMindItem] = field(default_factory=list)
-    redis_url: Secret | None = None  #: `[defaults] redis_url`, checked (see `_redis_url`)
+    bazaar: list[BazaarEntry] = field(default_factory=list)
+    bluemind: list[BlueMindEntry] = field(default_factory=list)
+    run: dict[str, Any] = field(default_factory=dict)
+    #: the `[defaults]` table as written (keys another setting reads)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    #: `[defaults] redis_url`, checked when the manifest is read (see `storepush._redis_url`)
+    redis_url: Secret | None = None
+    text: str = ""
 
     @property
-    def items(self) -> list[BazaarItem | BlueMindItem]:
+    def items(self) -> list[BazaarEntry | BlueMindEntry]:
         return [*self.bazaar, *self.bluemind]
 
+    @property
+    def resume_file(self) -> Path:
+        """`MANIFEST.state.json`, beside the manifest (see the docs' "The resume file")."""
+        return self.path.with_name(self.path.name + ".state.json")
 
-class _Lines:
-    """Finds the line of ``[[section]]`` number ``index`` and of a key inside it."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-
-    def header(self, section: str, index: int) -> int:
-        pattern = re.compile(rf"^\s*\[\[\s*{re.escape(section)}\s*\]\]")
-        seen = -1
-        for number, line in enumerate(self.lines, 1):
-            if pattern.match(line):
-                seen += 1
-                if seen == index:
-                    return number
-        return 0
-
-    def key(self, section: str | None, index: int, key: str) -> int:
-        start = self.header(section, index) if section else 0
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for number in range(start, len(self.lines)):
-            line = self.lines[number]
-            if number > start and section and re.match(r"^\s*\[\[", line):
-                break
-            if pattern.match(line):
-                return number + 1
-        return start
-
-
-class _Reader:
-    def __init__(self, path: Path, lines: _Lines) -> None:
-        self.path = path
-        self.base = path.parent
-        self.lines = lines
+    def where(self, section: str | None, index: int, key: str) -> str:
+        """`release.toml:12: bazaar[0].rollout`: the line of `key` in that item."""
+        lines = TomlLines(self.text)
+        base = key.split("[")[0]
+        if key and section:
+            line = lines.key(section, index, base)
+        elif section:
+            line = lines.header(section, index)
+        else:
+            line = lines.key(None, 0, base)
+        place = f"{self.path.name}:{line}" if line else self.path.name
+        if section == "defaults":
+            return f"{place}: defaults.{key}"
+        if section:
+            return f"{place}: {section}[{index}]{'.' + key if key else ''}"
+        return f"{place}: {key}"
 
     def error(
         self, section: str | None, index: int, key: str, problem: str, fix: str = ""
     ) -> ValidationError:
-        line = (
-            self.lines.key(section, index, key.split(".")[0])
-            if key
-            else self.lines.header(section or "", index)
-        )
-        where = f"{section}[{index}].{key}" if section else key
-        return ValidationError(f"{self.path.name}:{line}: {where}", problem, fix)
+        return ValidationError(self.where(section, index, key), problem, fix)
 
-    def text(
-        self,
-        data: dict[str, Any],
-        section: str,
-        index: int,
-        key: str,
-        *,
-        required: bool = False,
-        default: str = "",
-    ) -> str:
-        value = data.get(key, default)
+
+class _Item:
+    """Reads one table's keys, raising errors located in the manifest."""
+
+    def __init__(self, manifest: Manifest, section: str, index: int, data: dict[str, Any]):
+        self.m, self.section, self.index, self.data = manifest, section, index, data
+
+    def error(self, key: str, problem: str, fix: str = "") -> ValidationError:
+        return self.m.error(self.section, self.index, key, problem, fix)
+
+    def relocate(self, key: str, exc: ValidationError) -> ValidationError:
+        return self.error(key, exc.problem, exc.fix)
+
+    def text(self, key: str, *, required: bool = False, default: str = "") -> str:
+        value = self.data.get(key, default)
         if not isinstance(value, str):
-            raise self.error(section, index, key, f"must be a string, not {type(value).__name__}")
+            raise self.error(key, f"must be a string, not {type(value).__name__} {value!r}")
         if required and not value.strip():
-            raise self.error(section, index, key, "is required")
+            raise self.error(key, "is required")
         try:
-            return read_text_arg(value, field=key, base=self.base)
+            return read_text_arg(value, field=key, base=self.m.path.parent)
         except ValidationError as exc:
-            raise self.error(section, index, key, exc.problem, exc.fix) from None
+            raise self.relocate(key, exc) from None
 
-    def secret(self, data: dict[str, Any], section: str, index: int, key: str) -> Secret:
-        variable = data.get(key)
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, not {value!r}")
+        return value
+
+    def url(self, key: str = "base_url") -> str | None:
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self.error(key, "must be a URL string")
+        return value
+
+    def secret(self, key: str) -> Secret:
+        variable = self.data.get(key)
         if not isinstance(variable, str) or not variable:
-            raise self.error(
-                section, index, key, "must name the environment variable holding the credential"
-            )
+            raise self.error(key, "must name the environment variable holding the credential")
         value = os.environ.get(variable)
         if value is None:
             raise self.error(
-                section,
-                index,
-                key,
-                f"the environment variable {variable} is not set",
-                f"export {variable}=...",
+                key, f"the environment variable {variable} is not set", f"export {variable}=..."
             )
         try:
             return Secret(value, field=variable)
         except ValidationError as exc:
-            raise self.error(section, index, key, exc.problem, exc.fix) from None
+            raise self.relocate(key, exc) from None
 
-    def file(self, value: object, section: str, index: int, key: str) -> Path:
-        if not isinstance(value, str):
-            raise self.error(section, index, key, "must be a path (a string)")
-        path = Path(value)
-        path = path if path.is_absolute() else self.base / path
-        try:
-            return check_file(path, field=key)
-        except ValidationError as exc:
-            raise self.error(section, index, key, exc.problem, exc.fix) from None
+    def path(self, value: object, key: str) -> Path:
+        if not isinstance(value, str) or not value:
+            raise self.error(key, f"must be a path (a string), not {value!r}")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.m.path.parent / path
 
-
-def _check_keys(
-    reader: _Reader, data: dict[str, Any], allowed: set[str], section: str, index: int
-) -> None:
-    for key in data:
-        if key not in allowed:
-            raise reader.error(
-                section,
-                index,
-                key,
-                "is not a known key",
-                f"known keys: {', '.join(sorted(allowed))}",
-            )
+    def setting(self, setting: Setting[Any]) -> Any:
+        if setting.key not in self.data:
+            return None
+        where = self.m.where(self.section, self.index, setting.key)
+        return setting.parse(self.data[setting.key], where)
 
 
-def _redis_url(reader: _Reader, value: object) -> Secret | None:
+def _redis_url(reader: _Item, value: object) -> Secret | None:
+    """`[defaults] redis_url`, refused here (naming its line) before anything is sent."""
     if value is None:
         return None
-    where = f"{reader.path.name}:{reader.lines.key(None, 0, 'redis_url')}: defaults.redis_url"
     if not isinstance(value, str):
-        raise ValidationError(where, "must be a string: redis://host:port/db")
+        raise reader.error("redis_url", "must be a string: redis://host:port/db")
     from .._redis_link import require_redis_package
     from .._redis_url import parse_redis_url
 
+    where = reader.m.where("defaults", 0, "redis_url")
     require_redis_package(where)
-    parse_redis_url(value, field=where)  # refused here, before anything is sent
+    parse_redis_url(value, field=where)
     return Secret(value.strip(), field=where)
 
 
 def load_manifest(path: Path) -> Manifest:
-    """Parse and check a manifest; resolve environment variables; check files exist."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValidationError("manifest", f"{path} does not exist") from None
+    """Read and check a manifest (see the module docstring)."""
+    text = read_text_file(path, field="MANIFEST", limit=MANIFEST_MAX_BYTES)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{path.name}", f"is not valid TOML: {exc}") from None
-    reader = _Reader(path, _Lines(text))
-    unknown = set(data) - {"defaults", "bazaar", "bluemind"}
+        raise ValidationError(path.name, f"is not valid TOML: {exc}") from None
+    manifest = Manifest(path, text=text)
+    unknown = sorted(set(data) - {"defaults", "bazaar", "bluemind"})
     if unknown:
-        key = sorted(unknown)[0]
-        raise ValidationError(
-            f"{path.name}:{reader.lines.key(None, 0, key)}: {key}",
-            "is not a known table",
-            "use defaults, bazaar or bluemind",
+        raise manifest.error(
+            None, 0, unknown[0], "is not a known table", "use [defaults], [[bazaar]], [[bluemind]]"
         )
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
-        raise ValidationError(f"{path.name}: defaults", "must be a table")
+        raise ValidationError(f"{path.name}: defaults", "must be a table", "write [defaults]")
+    manifest.defaults = dict(defaults)
+    reader = _Item(manifest, "defaults", 0, defaults)
     for key in defaults:
-        if key not in DEFAULT_KEYS:
-            raise ValidationError(
-                f"{path.name}:{reader.lines.key(None, 0, key)}: defaults.{key}",
-                "is not a known default",
-            )
-    manifest = Manifest(path, redis_url=_redis_url(reader, defaults.get("redis_url")))
+        if key not in _ALLOWED["defaults"]:
+            known = ", ".join(sorted(_ALLOWED["defaults"]))
+            raise reader.error(key, "is not a known default", f"known: {known}")
+    for key, setting in _RUN.items():
+        if key in defaults:
+            manifest.run[key] = reader.setting(setting)
+    manifest.redis_url = _redis_url(reader, defaults.get("redis_url"))
     names: set[str] = set()
     for section in ("bazaar", "bluemind"):
         items = data.get(section, [])
@@ -312,123 +292,135 @@ def load_manifest(path: Path) -> Manifest:
             )
         for index, raw in enumerate(items):
             if not isinstance(raw, dict):
-                raise reader.error(section, index, "", "must be a table")
-            keys, url_key = _SECTION_DEFAULTS[section]
-            merged = {k: v for k, v in defaults.items() if k in keys}
-            if url_key in defaults:
-                merged["base_url"] = defaults[url_key]
-            merged.update(raw)
-            if section == "bazaar":
-                _check_keys(reader, raw, BAZAAR_KEYS, section, index)
-                item: BazaarItem | BlueMindItem = _bazaar(reader, merged, index)
-            else:
-                _check_keys(reader, raw, BLUEMIND_KEYS, section, index)
-                item = _bluemind(reader, merged, index)
-            if item.name in names:
-                raise reader.error(
-                    section,
-                    index,
-                    "name",
-                    f"{item.name!r} names two items",
-                    "give each item its own name",
+                raise manifest.error(section, index, "", "must be a table")
+            unknown_keys = sorted(set(raw) - _ALLOWED[section])
+            if unknown_keys:
+                known = ", ".join(sorted(_ALLOWED[section]))
+                raise manifest.error(
+                    section, index, unknown_keys[0], "is not a known key", f"known: {known}"
                 )
-            names.add(item.name)
-            if isinstance(item, BazaarItem):
-                manifest.bazaar.append(item)
+            merged = {k: v for k, v in defaults.items() if k in _ALLOWED[section]}
+            if _URL_DEFAULT[section] in defaults:
+                merged["base_url"] = defaults[_URL_DEFAULT[section]]
+            merged.update(raw)
+            item = _Item(manifest, section, index, merged)
+            entry: BazaarEntry | BlueMindEntry = (
+                _bazaar(item) if section == "bazaar" else _bluemind(item)
+            )
+            if entry.name in names:
+                raise item.error(
+                    "name", f"{entry.name!r} names two items", "give each item its own name"
+                )
+            names.add(entry.name)
+            if isinstance(entry, BazaarEntry):
+                manifest.bazaar.append(entry)
             else:
-                manifest.bluemind.append(item)
+                manifest.bluemind.append(entry)
     if not manifest.items:
-        raise ValidationError(
-            f"{path.name}", "lists no item", "add [[bazaar]] or [[bluemind]] tables"
-        )
+        raise ValidationError(path.name, "lists no item", "add [[bazaar]] or [[bluemind]] tables")
     return manifest
 
 
-def _bazaar(reader: _Reader, data: dict[str, Any], index: int) -> BazaarItem:
-    s = "bazaar"
-    name = reader.text(data, s, index, "name", required=True)
-    apks: list[tuple[Path, Architecture]] = []
-    raw_apks = data.get("apks", [])
-    if not isinstance(raw_apks, list):
-        raise reader.error(s, index, "apks", "must be a list", 'e.g. ["app.apk:arm64-v8a"]')
-    for entry in raw_apks:
+def _apks(item: _Item) -> tuple[list[tuple[Path, ArchitectureName]], list[str]]:
+    raw = item.data.get("apks", [])
+    if not isinstance(raw, list):
+        raise item.error("apks", "must be a list", 'e.g. ["app.apk:arm64-v8a"]')
+    apks: list[tuple[Path, ArchitectureName]] = []
+    labels: list[str] = []
+    for number, entry in enumerate(raw):
+        key = f"apks[{number}]"
         if isinstance(entry, dict):
-            path_value, arch = entry.get("path"), entry.get("architecture", "all")
+            extra = sorted(set(entry) - {"path", "architecture"})
+            if extra:
+                raise item.error(key, f"{extra[0]!r} is not a key of an APK table")
+            value, arch = entry.get("path"), entry.get("architecture", "all")
+            if not isinstance(arch, str) or not arch:
+                raise item.error(key, f"architecture must be a string, not {arch!r}")
+            try:
+                _, checked = _split(f"x:{arch}", field=key)
+            except ValidationError as exc:
+                raise item.relocate(key, exc) from None
+            if checked != arch:
+                raise item.error(key, f"{arch!r} is not an architecture")
+            label = str(value)
         elif isinstance(entry, str):
-            path_value, sep, arch = entry.rpartition(":")
-            if not sep or arch not in _ARCHS:
-                path_value, arch = entry, "all"
+            try:
+                value, checked = _split(entry, field=key)
+            except ValidationError as exc:
+                raise item.relocate(key, exc) from None
+            label = value
         else:
-            raise reader.error(s, index, "apks", "entries are paths or {path, architecture} tables")
-        if arch not in _ARCHS:
-            raise reader.error(
-                s, index, "apks", f"{arch!r} is not an architecture", ", ".join(sorted(_ARCHS))
-            )
-        apks.append((reader.file(path_value, s, index, "apks"), Architecture(arch)))
-    aab = reader.file(data["aab"], s, index, "aab") if "aab" in data else None
-    signer = reader.file(data["bin"], s, index, "bin") if "bin" in data else None
-    if bool(apks) == bool(aab):
-        raise reader.error(s, index, "apks", "give apks, or aab and bin", "not both, not neither")
+            raise item.error(key, "must be a path string or a {path, architecture} table")
+        apks.append((item.path(value, key), checked))
+        labels.append(label)
+    return apks, labels
+
+
+def _bazaar(item: _Item) -> BazaarEntry:
+    apks, labels = _apks(item)
+    data = item.data
+    aab = item.path(data["aab"], "aab") if "aab" in data else None
+    signer = item.path(data["bin"], "bin") if "bin" in data else None
+    if bool(apks) == (aab is not None):
+        raise item.error("apks", "give apks, or aab and bin", "not both, and not neither")
     if (aab is None) != (signer is None):
-        raise reader.error(
-            s, index, "bin" if signer is None else "aab", "an app bundle needs both aab and bin"
-        )
+        raise item.error("bin" if signer is None else "aab", "an app bundle needs aab and bin")
     rollout = data.get("rollout", 100)
     if isinstance(rollout, bool) or not isinstance(rollout, int) or not 1 <= rollout <= 100:
-        raise reader.error(s, index, "rollout", f"{rollout!r} is not an int from 1 to 100")
-    auto = data.get("auto_publish", False)
-    if not isinstance(auto, bool):
-        raise reader.error(s, index, "auto_publish", "must be true or false")
-    policy = data.get("if_draft_exists", "fail")
-    if policy not in ("fail", "reuse", "replace"):
-        raise reader.error(s, index, "if_draft_exists", f"{policy!r} is not fail, reuse or replace")
-    base_url = data.get("base_url")
-    if base_url is not None and not isinstance(base_url, str):
-        raise reader.error(s, index, "base_url", "must be a URL string")
-    return BazaarItem(
-        name=name,
-        token=reader.secret(data, s, index, "token_env"),
+        raise item.error("rollout", f"must be a whole number from 1 to 100, not {rollout!r}")
+    return BazaarEntry(
+        name=item.text("name", required=True),
+        index=item.index,
+        token=item.secret("token_env"),
         apks=apks,
+        apk_labels=labels,
         aab=aab,
         signer_bin=signer,
-        changelog_en=reader.text(data, s, index, "changelog_en"),
-        changelog_fa=reader.text(data, s, index, "changelog_fa"),
-        developer_note=reader.text(data, s, index, "developer_note"),
+        changelog_en=item.text("changelog_en"),
+        changelog_fa=item.text("changelog_fa"),
+        developer_note=item.text("developer_note"),
         rollout=rollout,
-        auto_publish=auto,
-        if_draft_exists=policy,
-        base_url=base_url,
-        line=reader.lines.header(s, index),
+        auto_publish=item.flag("auto_publish"),
+        base_url=item.url(),
+        allow_insecure_http=item.flag("allow_insecure_http"),
+        if_draft_exists=item.setting(IF_DRAFT_EXISTS),
+        if_busy=item.setting(IF_BUSY),
+        busy_timeout=item.setting(BUSY_TIMEOUT),
+        line=TomlLines(item.m.text).header("bazaar", item.index),
     )
 
 
-def _bluemind(reader: _Reader, data: dict[str, Any], index: int) -> BlueMindItem:
-    s = "bluemind"
-    plugin = reader.text(data, s, index, "plugin", required=True)
+def _bluemind(item: _Item) -> BlueMindEntry:
+    data = item.data
+    plugin = item.text("plugin", required=True)
     version = data.get("version")
     if isinstance(version, int | float) and not isinstance(version, bool):
-        raise reader.error(s, index, "version", "must be a string", f'write version = "{version}"')
+        raise item.error("version", "must be a string", f'write version = "{version}"')
+    version_text = item.text("version", required=True)
     create = data.get("create")
     spec = None
     if create is not None:
         if not isinstance(create, dict):
-            raise reader.error(s, index, "create", "must be a table", "write [bluemind.create]")
-        try:
-            spec = plugin_spec_from({"name": plugin, **create}, base=reader.base, where="create")
-        except ValidationError as exc:
-            raise reader.error(s, index, exc.field, exc.problem, exc.fix) from None
-    base_url = data.get("base_url")
-    if base_url is not None and not isinstance(base_url, str):
-        raise reader.error(s, index, "base_url", "must be a URL string")
-    return BlueMindItem(
-        name=reader.text(data, s, index, "name", default=f"{plugin} {version}") or plugin,
-        api_key=reader.secret(data, s, index, "api_key_env"),
+            raise item.error("create", "must be a table", "write [bluemind.create]")
+        spec = spec_from_table(
+            create,
+            plugin=plugin,
+            base=item.m.path.parent,
+            locate=lambda key: item.m.where("bluemind", item.index, f"create.{key}"),
+        )
+    if "package" not in data:
+        raise item.error("", "needs a package", 'add package = "dist/plugin.jar"')
+    return BlueMindEntry(
+        name=item.text("name", default=f"{plugin} {version_text}") or plugin,
+        index=item.index,
+        api_key=item.secret("api_key_env"),
         plugin=plugin,
-        version=reader.text(data, s, index, "version", required=True),
-        target_bm_versions=reader.text(data, s, index, "target_bm_versions", required=True),
-        release_notes=reader.text(data, s, index, "release_notes", required=True),
-        package=reader.file(data.get("package"), s, index, "package"),
+        version=version_text,
+        target_bm_versions=item.text("target_bm_versions", required=True),
+        release_notes=item.text("release_notes", required=True),
+        package=item.path(data["package"], "package"),
         create=spec,
-        base_url=base_url,
-        line=reader.lines.header(s, index),
+        base_url=item.url(),
+        allow_insecure_http=item.flag("allow_insecure_http"),
+        line=TomlLines(item.m.text).header("bluemind", item.index),
     )
