@@ -342,3 +342,10 @@ class BundleError(WorkflowError):
 
 class PublicationTimeoutError(WorkflowError, BuiltinTimeoutError):
     """A wait for a release to be published (or a bundle to be processed) ran out of time."""
+
+
+# Errors print as the public name users catch (`storepush.ValidationError`), even when raised
+# before anything was looked up on the lazily loaded `storepush` package.
+for _name in __all__:
+    globals()[_name].__module__ = "storepush"
+del _name
