@@ -49,7 +49,11 @@ async def test_bluemind_plan(tmp_path: Path) -> None:
 
         async def plan(package: Path, *, can_create: bool = True) -> str:
             found = await bluemind_plan(
-                client, plugin="Sync", version="1.0", package=package, can_create=can_create
+                client,
+                plugin="Sync",
+                version="1.0",
+                package=package,
+                create=spec if can_create else None,
             )
             return str(found["action"])
 

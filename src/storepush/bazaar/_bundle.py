@@ -78,7 +78,15 @@ async def upload_bundle(self: Publisher, bundle: LocalBundle) -> None:
             on_settle=self._settled,
         )
     self._event("processing", "waiting for the store to process the bundle")
-    await wait_for_bundle(api, clock=self._clock)
+
+    def next_check(seconds: float) -> None:
+        self._event(
+            "processing",
+            f"waiting for bundle processing: next check in {seconds:.0f}s",
+            seconds=seconds,
+        )
+
+    await wait_for_bundle(api, clock=self._clock, on_wait=next_check)
     # The store makes the release's package from the bundle. The emulator gives it the
     # .aab's SHA-1; should the live store not, the package with the bundle's version code
     # is this build's.

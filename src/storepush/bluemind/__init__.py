@@ -3,10 +3,17 @@
 from .._exports import public_module as _public_module
 from ._api import ENDPOINTS, Paths
 from ._calls import BlueMindAPI, VersionUpload
-from ._checks import CheckedPlugin, PackageFile, VersionFields
+from ._checks import (
+    CheckedPlugin,
+    PackageFile,
+    VersionFields,
+    check_package,
+    check_spec,
+    check_version,
+)
 from ._client import BlueMindClient
 from ._models import Plugin, PluginSpec, PluginVersion
-from ._publish import MarketplaceAPI, VersionResult
+from ._publish import MarketplaceAPI, VersionPlan, VersionResult
 
 __all__ = [
     "ENDPOINTS",
@@ -20,8 +27,12 @@ __all__ = [
     "PluginSpec",
     "PluginVersion",
     "VersionFields",
+    "VersionPlan",
     "VersionResult",
     "VersionUpload",
+    "check_package",
+    "check_spec",
+    "check_version",
 ]
 
 for _name in __all__:

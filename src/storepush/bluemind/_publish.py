@@ -25,7 +25,7 @@ from ._checks import CheckedPlugin, PackageFile, VersionFields
 from ._models import Plugin
 from ._rules import VersionVerdict, judge_version
 
-__all__ = ["MarketplaceAPI", "VersionResult", "publish_version"]
+__all__ = ["MarketplaceAPI", "VersionPlan", "VersionResult", "plan_version", "publish_version"]
 
 log = get_logger("storepush.bluemind")
 
@@ -81,6 +81,24 @@ class VersionResult:
             "retries": self.retries,
             "throttled": self.throttled,
         }
+
+
+@dataclass
+class VersionPlan:
+    """What `publish_version` would do (a dry run): the same rules, reads only.
+
+    `action` is `"create the plugin and add the version"`, `"add the version"` or
+    `"already published"`; `verified` is False when the listing does not show the stored
+    package. A refusal is raised exactly as the real run would raise it.
+    """
+
+    action: str
+    plugin: Plugin | None = None
+    verified: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        plugin = None if self.plugin is None else {"id": self.plugin.id, "name": self.plugin.name}
+        return {"dry_run": True, "action": self.action, "plugin": plugin, "verified": self.verified}
 
 
 class _Run:
@@ -162,6 +180,35 @@ class _Run:
         )
 
 
+async def plan_version(
+    api: MarketplaceAPI,
+    fields: VersionFields,
+    package: PackageFile,
+    *,
+    create: CheckedPlugin | None,
+) -> VersionPlan:
+    """The dry run of `publish_version`: its first decisions, with no write."""
+    run = _Run(api, fields, package)
+    plugin = await run.find(fields.plugin_name)
+    if plugin is None:
+        if create is None:
+            raise _missing_plugin(fields)
+        return VersionPlan("create the plugin and add the version")
+    current = await api.get_plugin(plugin.id)
+    verdict = await run.verdict(current)
+    if verdict is VersionVerdict.REFUSE:
+        raise run.refusal()
+    if verdict is VersionVerdict.ADD:
+        return VersionPlan("add the version", current)
+    return VersionPlan("already published", current, verdict is VersionVerdict.ALREADY)
+
+
+def _missing_plugin(fields: VersionFields) -> WorkflowError:
+    return WorkflowError(
+        f"no plugin named {fields.plugin_name!r} among this user's plugins"
+    ).with_remedies(("create", None, "create it from a plugin spec"))
+
+
 async def publish_version(
     api: MarketplaceAPI,
     fields: VersionFields,
@@ -182,9 +229,7 @@ async def publish_version(
         created = False
         if plugin is None:
             if create is None:
-                raise WorkflowError(
-                    f"no plugin named {fields.plugin_name!r} among this user's plugins"
-                ).with_remedies(("create", None, "create it from a plugin spec"))
+                raise _missing_plugin(fields)
             plugin = await run.create(create)
             created = True
         current = await api.get_plugin(plugin.id)

@@ -205,7 +205,7 @@ class BatchRun:
                 plugin=entry.plugin,
                 version=entry.version,
                 package=entry.package,
-                can_create=entry.create is not None,
+                create=entry.create,
             )
             action = plan["action"]
             status = action if action.startswith("already") else f"would {action}"

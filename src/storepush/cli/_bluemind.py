@@ -281,7 +281,7 @@ def release(
         ctx, base_url, token_env, allow_insecure_http, max_attempts, timeout, deadline, spelling
     )
     with out.check(spelling):
-        from ..bluemind._checks import check_package, check_spec, check_version
+        from ..bluemind import check_package, check_spec, check_version
         from ._plugin_spec import load_plugin_spec
 
         spec = None if create_from is None else load_plugin_spec(create_from, plugin=plugin_name)
@@ -322,7 +322,7 @@ def release(
                             plugin=plugin_name,
                             version=version,
                             package=package,
-                            can_create=spec is not None,
+                            create=spec,
                         ),
                     }
                 text = f"publishing {plugin_name} {version}"

@@ -2,10 +2,10 @@
 
 A Pishkhan dry run is the library's own `publish(dry_run=True)` (its first decision, with
 every refusal the real run would raise); [`describe_plan`][storepush.cli._plans.describe_plan]
-puts its `PublishPlan` into a sentence. The library has no BlueMind dry run yet, so
-[`bluemind_plan`][storepush.cli._plans.bluemind_plan] makes one from read-only calls and the
-library's own version rule (`storepush.bluemind._rules.judge_version`), refusing what the real
-run would refuse (a listed version with another package, a missing plugin without a spec).
+puts its `PublishPlan` into a sentence. A BlueMind dry run is the library's
+`publish_version(dry_run=True)` too ([`bluemind_plan`][storepush.cli._plans.bluemind_plan]),
+refusing what the real run would refuse (a listed version with another package, a missing
+plugin without a spec).
 
 | Pishkhan plan | what the real run does |
 |---|---|
@@ -26,14 +26,10 @@ run would refuse (a listed version with another package, a missing plugin withou
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 from pathlib import Path
 from typing import Any
 
-from .._errors import VersionExistsError, WorkflowError
-from ..bluemind import BlueMindClient
-from ..bluemind._rules import VersionVerdict, judge_version
+from ..bluemind import BlueMindClient, PluginSpec
 from ._progress import megabytes
 
 __all__ = ["bluemind_plan", "describe_plan"]
@@ -63,40 +59,20 @@ def describe_plan(plan: dict[str, Any], *, files: int = 0, size: int = 0) -> str
     return f"{action}, {sending}"
 
 
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1(usedforsecurity=False)
-    with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 async def bluemind_plan(
-    client: BlueMindClient, *, plugin: str, version: str, package: Path, can_create: bool
+    client: BlueMindClient,
+    *,
+    plugin: str,
+    version: str,
+    package: Path,
+    create: PluginSpec | None,
 ) -> dict[str, Any]:
-    """What `publish_version` would do, from reads only (see the module docstring)."""
-    found = next((p for p in await client.list_plugins() if p.name == plugin), None)
-    if found is None:
-        if not can_create:
-            raise WorkflowError(
-                f"no plugin named {plugin!r} among this user's plugins"
-            ).with_remedies(("create", None, "create it from a plugin spec"))
-        return {"dry_run": True, "action": "create the plugin and add the version"}
-    current = await client.get_plugin(found.id)
-    sha1 = None
-    if current.find_version(version) is not None:
-        sha1 = await asyncio.to_thread(_sha1, package)
-    verdict = judge_version(current, version, sha1=sha1, size=package.stat().st_size)
-    if verdict is VersionVerdict.REFUSE:
-        raise VersionExistsError(
-            f"{plugin} {version} is already published with another package (this one is "
-            f"{package.name}, SHA-1 {sha1}); a listed version cannot be replaced: give the new "
-            "package a new version"
-        )
-    action = {
-        VersionVerdict.ADD: "add the version",
-        VersionVerdict.ALREADY: "already published",
-        VersionVerdict.ALREADY_UNVERIFIED: "already published (the stored package cannot be "
-        "compared)",
-    }[verdict]
-    return {"dry_run": True, "action": action, "plugin": {"id": current.id, "name": current.name}}
+    """What `publish_version` would do: the library's own dry run (its `VersionPlan`), in the
+    words of the table above."""
+    plan = await client.publish_version(
+        plugin, version, "-", "-", package, create=create, dry_run=True
+    )
+    document = plan.to_json()
+    if plan.action == "already published" and not plan.verified:
+        document["action"] = "already published (the stored package cannot be compared)"
+    return document
