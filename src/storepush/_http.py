@@ -113,7 +113,16 @@ class Watchdog:
     timer also holds the call's deadline (`CALL_DEADLINE`): no phase may run past it.
     """
 
-    __slots__ = ("_answer", "_deadline", "_idle", "_timer", "at_deadline", "phase", "sent")
+    __slots__ = (
+        "_answer",
+        "_deadline",
+        "_idle",
+        "_timer",
+        "at_deadline",
+        "phase",
+        "sent",
+        "socket_transport",
+    )
 
     def __init__(self, timeouts: Timeouts, deadline: float | None = None) -> None:
         self._idle = timeouts.read_idle
@@ -123,6 +132,8 @@ class Watchdog:
         self.phase = "waiting for a connection"
         self.sent = False
         self.at_deadline = deadline is not None
+        #: the connection's transport, once one is obtained: aborted if the attempt is cut off
+        self.socket_transport: asyncio.BaseTransport | None = None
 
     def _move(self, seconds: float) -> None:
         if self._timer is not None:
@@ -130,6 +141,15 @@ class Watchdog:
             deadline = self._deadline
             self.at_deadline = deadline is not None and when >= deadline
             self._timer.reschedule(deadline if self.at_deadline else when)
+
+    def abort(self) -> None:
+        """Drop the connection at once: an attempt cut off mid-body leaves it unusable, and a
+        graceful close would wait on a slow peer for bytes nobody wants any more."""
+        transport = self.socket_transport
+        if transport is not None and not transport.is_closing():
+            abort = getattr(transport, "abort", None)
+            if abort is not None:
+                abort()
 
     def connected(self) -> None:
         """The request is about to be written: from now on something may have been sent."""
@@ -174,6 +194,7 @@ class _WatchedRequest(aiohttp.ClientRequest):
     async def send(self, conn: Any) -> aiohttp.ClientResponse:
         watchdog = CURRENT_WATCHDOG.get()
         if watchdog is not None:
+            watchdog.socket_transport = getattr(conn, "transport", None)
             watchdog.connected()
         return await super().send(conn)
 
@@ -295,9 +316,13 @@ class AiohttpTransport:
             # The proxy refused the tunnel's credentials: an answer like a plain-HTTP proxy's
             # 407, which is final (nothing reached the server; repeating cannot help).
             return Response(407, exc.headers or {}, b"", method, url)
+        except asyncio.CancelledError:
+            watchdog.abort()
+            raise
         except BuiltinTimeoutError as exc:
             if isinstance(exc, aiohttp.ClientError):
                 raise _map_error(exc, method, url) from exc
+            watchdog.abort()
             raise TimeoutError(
                 watchdog.describe(), method=method, url=url, sent=watchdog.sent
             ) from exc

@@ -65,14 +65,11 @@ def _uploads(emu: Emulator) -> int:
 
 
 def _no_leaks(stderr: str) -> None:
-    """No traceback, no session or file left open. A socket whose close was asked for but
-    whose send buffer the slow peer had not drained yet may still be "closing" when the
-    process ends (the library closes connections gracefully); that one is not a leak."""
+    """No traceback, no session, file or socket left open (an attempt cut off mid-body aborts
+    its connection instead of waiting on the slow peer to drain it)."""
     assert "Traceback" not in stderr
     assert "Unclosed" not in stderr
-    for line in stderr.splitlines():
-        if "ResourceWarning:" in line and "Enable tracemalloc" not in line:
-            assert re.search(r"unclosed transport <\w+ closing fd=\d+>", line), line
+    assert "ResourceWarning" not in stderr
 
 
 def test_plain_lines_come_before_the_end_of_a_long_upload(
