@@ -5,7 +5,7 @@ registry of rate-limit buckets and one retry budget. Hundreds of marketplace cli
 Pishkhan token) can share it; that is how a batch stays within the server's quotas and the
 connection pool. Nothing is created at import or construction time.
 
-One call is one tenacity loop ([`_Attempts`][storepush._session._Attempts]); every attempt goes
+One call is one tenacity loop (`_attempts._Attempts`); every attempt goes
 through it. What an answer means is decided by `_outcome.judge_answer` / `judge_failure`; when
 to stop and how long to wait by `_retry.stop_reason` / `backoff_delay`. This module only
 carries those decisions out.
@@ -18,19 +18,17 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import aiohttp
-from tenacity import AsyncRetrying, IterState, RetryCallState, _utils
 
+from ._attempts import NO_OPTIONS, _Attempts, _Call, _Retry, deadline_error
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions, Timeouts
 from ._coordination import Coordinator, SharedLimits
-from ._errors import BuiltinTimeoutError, TimeoutError, TransportError
+from ._errors import BuiltinTimeoutError, TransportError
 from ._http import (
     CALL_DEADLINE,
     AiohttpTransport,
@@ -39,225 +37,20 @@ from ._http import (
     Transport,
     cancel_safe_close,
 )
-from ._limiter import Bucket, Clock, Limiter, LimiterRegistry, Limits, Sleep
+from ._limiter import Clock, Limiter, LimiterRegistry, Limits, Sleep
 from ._outcome import MAX_REDIRECTS, REDIRECTS, Outcome, Verdict, judge_answer, judge_failure
 from ._outcome import redirect_target as redirect_target
 from ._proxy import PROXY_AUTH_HINT, proxy_routes
 from ._recording import Recorder, install
 from ._redis import coordination_for_session
-from ._retry import RetryBudget, RetryConfig, backoff_delay, stop_reason
+from ._retry import RetryBudget, RetryConfig
 from ._scrub import get_logger
 from ._secrets import Secret
+from ._stats import SessionStats, count, track_calls
 
 __all__ = ["Session", "SessionStats", "redirect_target", "track_calls"]
 
 log = get_logger("storepush")
-
-
-@dataclass(slots=True)
-class SessionStats:
-    """What a session has done so far. Read it any time; it is a snapshot."""
-
-    requests: int = 0  #: HTTP exchanges sent (attempts, redirects included)
-    retries: int = 0  #: attempts that were repeats of an earlier one
-    throttled: int = 0  #: 429 answers seen
-    outcome_unknown: int = 0  #: calls that ended in OutcomeUnknownError
-    budget_exhausted: int = 0  #: retries refused because the retry budget was empty
-    limiter_waits: int = 0  #: admissions that had to wait for the rate limiter
-    limiter_waited_seconds: float = 0.0  #: total time spent waiting for it
-
-
-#: Counters of the workflow running in the current task (see `track_calls`).
-_CALL_STATS: ContextVar[SessionStats | None] = ContextVar("storepush_call_stats", default=None)
-
-
-@contextmanager
-def track_calls() -> Iterator[SessionStats]:
-    """Count the requests, retries and 429s of the code inside, in this task only.
-
-    A session shared by hundreds of concurrent publishes can still tell each one what *it*
-    cost: the counters live in a context variable, which every asyncio task copies.
-    """
-    stats = SessionStats()
-    token = _CALL_STATS.set(stats)
-    try:
-        yield stats
-    finally:
-        _CALL_STATS.reset(token)
-
-
-def _count(session_stats: SessionStats, field_name: str) -> None:
-    setattr(session_stats, field_name, getattr(session_stats, field_name) + 1)
-    local = _CALL_STATS.get()
-    if local is not None:
-        setattr(local, field_name, getattr(local, field_name) + 1)
-
-
-class _Retry(Exception):
-    """Internal: this attempt failed with an outcome that may be retried."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(str(outcome.error))
-        self.outcome = outcome
-
-
-#: Which tenacity action functions are coroutine functions, by code object (see `_Attempts`).
-_ASYNC_ACTIONS: dict[object, bool] = {}
-
-
-def _as_async(fn: Callable[..., Any]) -> Callable[..., Any]:
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        return fn(*args, **kwargs)
-
-    return call
-
-
-class _Attempts(AsyncRetrying):
-    """tenacity's `AsyncRetrying`, made once per call, with its bookkeeping made cheap.
-
-    Every attempt goes through tenacity's loop (its actions, `DoAttempt`/`DoSleep`, `reraise`);
-    the decisions are ours (`_Call.stop`, `.wait`, `.retry`). Because each call has its own
-    object, its state needs none of the thread-local indirection tenacity uses to make one
-    object shareable (it is not shareable between concurrent tasks anyway); and because our
-    policies are plain functions, they are called directly instead of being classified by
-    `inspect` on every iteration. That keeps the success path to a few microseconds.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._call_state = IterState()
-        self._call_statistics: dict[str, Any] = {}
-
-    @property
-    def iter_state(self) -> IterState:
-        return self._call_state
-
-    @property
-    def statistics(self) -> dict[str, Any]:
-        return self._call_statistics
-
-    def _add_action_func(self, fn: Callable[..., Any]) -> None:
-        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
-        is_async = _ASYNC_ACTIONS.get(code) if code is not None else None
-        if is_async is None:
-            is_async = _utils.is_coroutine_callable(fn)
-            if code is not None:
-                _ASYNC_ACTIONS[code] = is_async
-        self._call_state.actions.append(fn if is_async else _as_async(fn))
-
-    async def _run_retry(self, retry_state: RetryCallState) -> None:  # type: ignore[override]
-        self._call_state.retry_run_result = self.retry(retry_state)
-
-    async def _run_wait(self, retry_state: RetryCallState) -> None:  # type: ignore[override]
-        retry_state.upcoming_sleep = self.wait(retry_state)
-
-    async def _run_stop(self, retry_state: RetryCallState) -> None:  # type: ignore[override]
-        self._call_statistics["delay_since_first_attempt"] = retry_state.seconds_since_start
-        self._call_state.stop_run_result = self.stop(retry_state)
-
-
-class _Call:
-    """One logical call: its policies for tenacity, and what it has spent."""
-
-    __slots__ = (
-        "attempts",
-        "bucket",
-        "budget",
-        "clock",
-        "config",
-        "deadline_at",
-        "hints",
-        "max_attempts",
-        "rand",
-        "request",
-        "safe",
-        "spent",
-        "stats",
-        "stopped",
-    )
-
-    def __init__(
-        self,
-        request: Request,
-        *,
-        bucket: Bucket,
-        config: RetryConfig,
-        budget: RetryBudget,
-        stats: SessionStats,
-        clock: Clock,
-        rand: Callable[[], float],
-        options: RequestOptions,
-        hints: Mapping[int, str] | None,
-    ) -> None:
-        self.request = request
-        self.bucket = bucket
-        self.config = config
-        self.budget = budget
-        self.stats = stats
-        self.clock = clock
-        self.rand = rand
-        self.hints = hints
-        self.safe = options.safe if options.safe is not None else request.safe
-        self.max_attempts = options.max_attempts or config.max_attempts
-        if options.deadline is not None:
-            deadline: float | None = options.deadline
-        else:
-            deadline = config.upload_deadline if request.upload else config.deadline
-        self.deadline_at = None if deadline is None else clock() + deadline
-        self.spent = 0
-        self.attempts = 0
-        self.stopped: str | None = None
-
-    @staticmethod
-    def _failure(state: RetryCallState) -> Outcome:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        assert isinstance(exc, _Retry)
-        return exc.outcome
-
-    def retry(self, state: RetryCallState) -> bool:
-        """Retry only our own retryable outcomes: never a final error, never cancellation."""
-        return state.outcome is not None and isinstance(state.outcome.exception(), _Retry)
-
-    def wait(self, state: RetryCallState) -> float:
-        config = self.config
-        return backoff_delay(
-            state.attempt_number,
-            base=config.backoff_base,
-            cap=config.backoff_max,
-            retry_after=self._failure(state).retry_after,
-            rand=self.rand,
-        )
-
-    def stop(self, state: RetryCallState) -> bool:
-        failure = self._failure(state)
-        reason = stop_reason(
-            attempt=state.attempt_number,
-            max_attempts=self.max_attempts,
-            retry_after=failure.retry_after,
-            max_retry_after=self.config.max_retry_after,
-            now=self.clock(),
-            upcoming=state.upcoming_sleep,
-            deadline_at=self.deadline_at,
-        )
-        if reason is None and failure.verdict is Verdict.RETRY:
-            cost = self.budget.withdraw(timeout=failure.timed_out)
-            if cost == 0:
-                _count(self.stats, "budget_exhausted")
-                reason = "the session's retry budget is spent"
-            self.spent += cost
-        self.stopped = reason
-        return reason is not None
-
-    def announce(self, state: RetryCallState) -> None:
-        _count(self.stats, "retries")
-        log.info(
-            "retrying %s %s in %.2fs (attempt %d failed: %s)",
-            self.request.method,
-            self.request.url,
-            state.upcoming_sleep,
-            state.attempt_number,
-            self._failure(state).error,
-        )
 
 
 class Session:
@@ -393,7 +186,7 @@ class Session:
             stats=self._stats,
             clock=self._clock,
             rand=self._rand,
-            options=options or _NO_OPTIONS,
+            options=options or NO_OPTIONS,
             hints=hints,
         )
         attempts = _Attempts(
@@ -444,7 +237,7 @@ class Session:
                 async with asyncio.timeout(remaining):
                     response, followed = await self._send_following(request)
         except BuiltinTimeoutError:
-            outcome = judge_failure(_deadline_error(call, sent=sending), safe=call.safe)
+            outcome = judge_failure(deadline_error(call, sent=sending), safe=call.safe)
         except TransportError as exc:
             log.debug("%s %s failed: %s", method, url, type(exc).__name__)
             outcome = judge_failure(exc, safe=call.safe)
@@ -469,12 +262,12 @@ class Session:
     def _carry_out(self, call: _Call, outcome: Outcome) -> Response:
         verdict = outcome.verdict
         if verdict is Verdict.THROTTLED:
-            _count(self._stats, "throttled")
+            count(self._stats, "throttled")
             call.bucket.on_throttle(outcome.retry_after)
         if verdict in (Verdict.RETRY, Verdict.THROTTLED):
             raise _Retry(outcome)
         if verdict is Verdict.UNKNOWN:
-            _count(self._stats, "outcome_unknown")
+            count(self._stats, "outcome_unknown")
         assert outcome.error is not None
         raise outcome.error
 
@@ -482,7 +275,7 @@ class Session:
         """One attempt, following same-origin GET redirects (each one a fresh exchange)."""
         followed = 0
         while True:
-            _count(self._stats, "requests")
+            count(self._stats, "requests")
             response = await self._transport.send(request)
             if response.status not in REDIRECTS or followed >= MAX_REDIRECTS:
                 return response, followed
@@ -492,16 +285,3 @@ class Session:
             log.debug("following redirect %s -> %s", request.url, target)
             request = replace(request, url=target)
             followed += 1
-
-
-_NO_OPTIONS = RequestOptions()
-
-
-def _deadline_error(call: _Call, *, sent: bool) -> TimeoutError:
-    where = "during the exchange" if sent else "while waiting for the rate limiter"
-    return TimeoutError(
-        f"the call's deadline passed {where}",
-        method=call.request.method,
-        url=call.request.url,
-        sent=sent,
-    )

@@ -24,8 +24,8 @@ from .._errors import (
 )
 from .._events import Event, OnEvent, Phase
 from .._scrub import get_logger
-from .._session import track_calls
 from .._settle import Ambiguous, Settled, settle
+from .._stats import track_calls
 from .._uploads import ProgressCallback, ProgressTracker
 from ._bundle import upload_bundle
 from ._commit import commit, raise_if_mixed

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from .._errors import BadRequestError, ValidationError, VersionExistsError, WorkflowError
 from .._files import file_sha1
 from .._scrub import get_logger
-from .._session import track_calls
 from .._settle import Ambiguous, Settled, settle
+from .._stats import track_calls
 from .._uploads import ProgressCallback
 from ._calls import VersionUpload
 from ._checks import CheckedPlugin, PackageFile, VersionFields
