@@ -225,6 +225,8 @@ class FilePayload(Payload):
         finally:
             if not hashing.done():
                 hashing.cancel()
+            elif not hashing.cancelled():
+                hashing.exception()  # seen: the send's own error is the one that matters
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         raise TypeError("a FilePayload streams a file; it is never decoded into a string")
