@@ -8,7 +8,7 @@ nox.options.sessions = ["tests", "lint", "typecheck", "docs", "demo", "package",
 nox.options.error_on_missing_interpreters = True
 
 #: Raised as the suite grows; never lowered to make a change pass.
-COVERAGE_FLOOR = 92
+COVERAGE_FLOOR = 94
 
 
 @nox.session
