@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from storepush import RetryBudget, RetryConfig, ServerError
-from storepush._attempts import NO_OPTIONS, _Attempts, _Call, _Retry
+from storepush._attempts import NO_OPTIONS, _Call, _Retry, run_attempts
 from storepush._http import Request
 from storepush._limiter import RateLimit, TokenBucket
 from storepush._outcome import Outcome, Verdict
@@ -35,7 +35,7 @@ def failing(verdict: Verdict, retry_after: float | None = None) -> _Retry:
     return _Retry(Outcome(verdict, error, retry_after=retry_after))
 
 
-async def test_every_attempt_goes_through_tenacity_until_the_attempt_limit(
+async def test_retries_go_through_tenacity_until_the_attempt_limit(
     clock: FakeClock,
 ) -> None:
     call = make_call(clock, attempts=3)
@@ -45,11 +45,8 @@ async def test_every_attempt_goes_through_tenacity_until_the_attempt_limit(
         tried.append(1)
         raise failing(Verdict.RETRY)
 
-    loop = _Attempts(
-        stop=call.stop, wait=call.wait, retry=call.retry, sleep=clock.sleep, reraise=True
-    )
     with pytest.raises(_Retry):
-        await loop(attempt, call)
+        await run_attempts(attempt, call, sleep=clock.sleep)
     assert len(tried) == 3
     assert call.stopped == "gave up after 3 attempts"
     assert clock.sleeps == [0.5, 1.0]  # full jitter at its ceiling (rand = 1)
@@ -64,10 +61,7 @@ async def test_retry_after_is_the_wait(clock: FakeClock) -> None:
             raise outcomes.pop()
         return "ok"
 
-    loop = _Attempts(
-        stop=call.stop, wait=call.wait, retry=call.retry, sleep=clock.sleep, reraise=True
-    )
-    assert await loop(attempt, call) == "ok"
+    assert await run_attempts(attempt, call, sleep=clock.sleep) == "ok"
     assert clock.sleeps == [7.0]
 
 
@@ -77,11 +71,8 @@ async def test_a_spent_budget_stops_retries_but_not_paced_429s(clock: FakeClock)
     async def attempt(c: _Call) -> str:
         raise failing(Verdict.RETRY)
 
-    loop = _Attempts(
-        stop=call.stop, wait=call.wait, retry=call.retry, sleep=clock.sleep, reraise=True
-    )
     with pytest.raises(_Retry):
-        await loop(attempt, call)
+        await run_attempts(attempt, call, sleep=clock.sleep)
     assert call.stopped == "the session's retry budget is spent"
 
 
@@ -91,9 +82,53 @@ async def test_cancellation_is_never_retried(clock: FakeClock) -> None:
     async def attempt(c: _Call) -> str:
         raise asyncio.CancelledError
 
-    loop = _Attempts(
-        stop=call.stop, wait=call.wait, retry=call.retry, sleep=clock.sleep, reraise=True
-    )
     with pytest.raises(asyncio.CancelledError):
-        await loop(attempt, call)
+        await run_attempts(attempt, call, sleep=clock.sleep)
     assert clock.sleeps == []
+
+
+async def test_a_first_attempt_that_succeeds_never_builds_a_tenacity_loop(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_loop(**kwargs: object) -> None:
+        raise AssertionError("tenacity was built for a call that needed no retry")
+
+    monkeypatch.setattr("storepush._attempts._Attempts", no_loop)
+    call = make_call(clock)
+
+    async def attempt(c: _Call) -> str:
+        return "ok"
+
+    assert await run_attempts(attempt, call, sleep=clock.sleep) == "ok"
+
+
+async def test_a_final_error_on_the_first_attempt_is_raised_as_it_is(clock: FakeClock) -> None:
+    call = make_call(clock)
+    error = ServerError("HTTP 400", status=400, method="GET", url="https://x/y")
+
+    async def attempt(c: _Call) -> str:
+        raise error
+
+    with pytest.raises(ServerError) as raised:
+        await run_attempts(attempt, call, sleep=clock.sleep)
+    assert raised.value is error
+    assert clock.sleeps == []
+
+
+async def test_tenacity_takes_over_after_the_first_failure_as_if_it_had_made_it(
+    clock: FakeClock,
+) -> None:
+    call = make_call(clock, attempts=4)
+    outcomes = [failing(Verdict.RETRY), failing(Verdict.RETRY)]
+    seen: list[int] = []
+
+    async def attempt(c: _Call) -> str:
+        seen.append(len(seen) + 1)
+        if outcomes:
+            raise outcomes.pop()
+        return "ok"
+
+    assert await run_attempts(attempt, call, sleep=clock.sleep) == "ok"
+    assert seen == [1, 2, 3]
+    assert clock.sleeps == [0.5, 1.0]  # attempt 1's wait, then attempt 2's: numbering kept
+    assert call.stats.retries == 2  # before_sleep announced both

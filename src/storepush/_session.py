@@ -5,10 +5,10 @@ registry of rate-limit buckets and one retry budget. Hundreds of marketplace cli
 Pishkhan token) can share it; that is how a batch stays within the server's quotas and the
 connection pool. Nothing is created at import or construction time.
 
-One call is one tenacity loop (`_attempts._Attempts`); every attempt goes
-through it. What an answer means is decided by `_outcome.judge_answer` / `judge_failure`; when
-to stop and how long to wait by `_retry.stop_reason` / `backoff_delay`. This module only
-carries those decisions out.
+One call is one run of `_attempts.run_attempts`: its first attempt directly, every retry
+through one tenacity loop. What an answer means is decided by `_outcome.judge_answer` /
+`judge_failure`; when to stop and how long to wait by `_retry.stop_reason` /
+`backoff_delay`. This module only carries those decisions out.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Self
 
 import aiohttp
 
-from ._attempts import NO_OPTIONS, _Attempts, _Call, _Retry, deadline_error
+from ._attempts import NO_OPTIONS, _Call, _Retry, deadline_error, run_attempts
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, RequestOptions, Timeouts
 from ._coordination import Coordinator, SharedLimits
 from ._errors import BuiltinTimeoutError, TransportError
@@ -189,16 +189,8 @@ class Session:
             options=options or NO_OPTIONS,
             hints=hints,
         )
-        attempts = _Attempts(
-            stop=call.stop,
-            wait=call.wait,
-            retry=call.retry,
-            sleep=self._sleep,
-            before_sleep=call.announce,
-            reraise=True,
-        )
         try:
-            response: Response = await attempts(self._attempt, call)
+            response = await run_attempts(self._attempt, call, sleep=self._sleep)
         except _Retry as final:
             error = final.outcome.error
             assert error is not None
