@@ -73,6 +73,18 @@ def test_a_secret_no_longer_alive_is_no_longer_scrubbed() -> None:
     assert scrub("short-lived-credential-123") == "short-lived-credential-123"
 
 
+def test_an_equal_copy_that_dies_leaves_the_live_one_scrubbed() -> None:
+    import gc
+
+    first = Secret("twice-made-credential-42")
+    second = Secret("twice-made-credential-42")
+    assert first == second
+    del first
+    gc.collect()
+    assert scrub("token twice-made-credential-42") == f"token {MASK}"
+    del second
+
+
 def test_variants_are_longest_first_and_distinct() -> None:
     forms = variants("a/b<c")
     assert len(forms) == len(set(forms))

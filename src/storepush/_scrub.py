@@ -31,7 +31,10 @@ class _HasVariants(Protocol):
     def _scrub_variants(self) -> tuple[str, ...]: ...
 
 
-_LIVE: weakref.WeakSet[_HasVariants] = weakref.WeakSet()
+#: Every live credential, by identity: equal `Secret`s are distinct entries, so the death of
+#: one copy never stops the scrubbing of another (a `WeakSet` would hold only the first of
+#: equal objects, and drop the value when that one died).
+_LIVE: dict[int, weakref.ref[_HasVariants]] = {}
 _LOCK = threading.Lock()
 
 
@@ -68,13 +71,20 @@ def variants(value: str) -> tuple[str, ...]:
 
 def register(secret: _HasVariants) -> None:
     """Start scrubbing `secret` (called by [`Secret`][storepush.Secret] itself)."""
+    key = id(secret)
+
+    def forget(_: object) -> None:
+        with _LOCK:
+            _LIVE.pop(key, None)
+
     with _LOCK:
-        _LIVE.add(secret)
+        _LIVE[key] = weakref.ref(secret, forget)
 
 
 def _live_forms() -> list[str]:
     with _LOCK:
-        holders = list(_LIVE)
+        refs = list(_LIVE.values())
+    holders = [holder for ref in refs if (holder := ref()) is not None]
     forms = {form for holder in holders for form in holder._scrub_variants()}
     return sorted(forms, key=len, reverse=True)
 
