@@ -21,6 +21,7 @@ from storepush.bazaar._rules import (
     judge_commit_answer,
     judge_draft,
     judge_start,
+    may_go_on_known_draft,
     on_contested,
     version_conflicts,
 )
@@ -209,6 +210,21 @@ def test_judge_draft_table(
     step = judge_draft(draft, expected=expected, ours=own, accepted=accepted)
     assert step.kind is kind
     assert step.index == index
+
+
+@pytest.mark.parametrize(
+    ("kind", "go_on"),
+    [
+        (StepKind.UPLOAD, True),  # the first upload, on our create's answer or the start's read
+        (StepKind.COMMIT, False),  # a commit always follows a fresh read
+        (StepKind.LOST, False),
+        (StepKind.CONTESTED, False),
+    ],
+)
+def test_which_steps_may_go_on_the_draft_as_last_seen(kind: StepKind, go_on: bool) -> None:
+    from storepush.bazaar._rules import Step
+
+    assert may_go_on_known_draft(Step(kind)) is go_on
 
 
 @pytest.mark.parametrize(

@@ -210,21 +210,21 @@ def _after(endpoint: str, status: int | None = None) -> Callable[[list[dict[str,
     )
 
 
-def _reading_after(endpoint: str) -> Callable[[list[dict[str, Any]]], bool]:
-    """The read of the draft that comes right after `endpoint` (the next step is being sent)."""
+def _reading_after(endpoint: str, read: str) -> Callable[[list[dict[str, Any]]], bool]:
+    """The check `read` that comes right after `endpoint` (the next write is being sent)."""
 
     def seen(log: list[dict[str, Any]]) -> bool:
         names = [e["endpoint"] for e in log]
-        return endpoint in names and "last-uncommitted" in names[names.index(endpoint) + 1 :]
+        return endpoint in names and read in names[names.index(endpoint) + 1 :]
 
     return seen
 
 
 PHASES = {
     "after create": _after("create", 201),
-    "during the first upload": _reading_after("create"),
+    "during the first upload": _reading_after("create", "last-committed"),
     "after the first upload": _after("upload", 200),
-    "during the commit": _reading_after("upload"),
+    "during the commit": _reading_after("upload", "last-uncommitted"),
     "after the commit": _after("commit", 200),
 }
 
@@ -299,7 +299,7 @@ def test_a_file_truncated_during_its_upload(
         original = tmp_path / "original.apk"
         shutil.copyfile(build, original)
         running = Publisher(slow, hosts("a"), str(build))
-        _wait_for(slow, _reading_after("create"))
+        _wait_for(slow, _reading_after("create", "last-committed"))
         time.sleep(0.1)
         with build.open("r+b") as handle:
             handle.truncate(build.stat().st_size // 2)

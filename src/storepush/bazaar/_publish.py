@@ -45,6 +45,7 @@ from ._rules import (
     judge_after_create,
     judge_draft,
     judge_start,
+    may_go_on_known_draft,
     on_contested,
     same_draft,
     version_conflicts,
@@ -113,6 +114,9 @@ class Publisher:
         self.accepted: frozenset[str] = frozenset()
         self.action: DraftAction = "created"
         self.created_here = False
+        #: The draft as this run knows it without reading it again: its own create's answer,
+        #: or the start's read of a draft it resumes (see `may_go_on_known_draft`).
+        self.known_draft: Release | None = None
         self.restarts = 0
         self.reconciled = 0
         self.upload_attempts = 0
@@ -211,6 +215,7 @@ class Publisher:
     async def _run(self) -> PublishResult:
         while True:
             self._event("checking", "checking the store's state")
+            self.known_draft = None
             draft, committed, published = await self._read_start()
             start = judge_start(
                 draft=draft,
@@ -240,6 +245,7 @@ class Publisher:
                     self.draft_id = start.release.creation_date
                     self.action = _ACTIONS[start.role]
                     self.foreign = [p for p in start.release.packages if p.sha1 in self.accepted]
+                    self.known_draft = start.release
                     early = None
                     self._event("using-draft", f"using the draft found ({self.action})")
                 if early is not None:
@@ -286,6 +292,7 @@ class Publisher:
             act, probe, judge, what="create the release", on_settle=self._settled
         )
         self.role, self.draft_id, self.created_here = role, draft.creation_date, True
+        self.known_draft = draft
         if self.journal is not None:
             self.journal.remember(draft)
         committed = await self.api.last_committed()
@@ -342,11 +349,18 @@ class Publisher:
 
     async def _fill_and_commit(self) -> PublishResult:
         for _ in range(MAX_STEPS):
-            draft = await self.api.last_uncommitted()
-            await self._know(draft.packages if draft else [])
-            step = judge_draft(
-                draft, expected=self.draft_id, ours=self.ours(), accepted=self.accepted
-            )
+            step = None
+            draft, self.known_draft = self.known_draft, None
+            if draft is not None:
+                step = judge_draft(
+                    draft, expected=self.draft_id, ours=self.ours(), accepted=self.accepted
+                )
+            if step is None or not may_go_on_known_draft(step):
+                draft = await self.api.last_uncommitted()
+                await self._know(draft.packages if draft else [])
+                step = judge_draft(
+                    draft, expected=self.draft_id, ours=self.ours(), accepted=self.accepted
+                )
             try:
                 if step.kind is StepKind.LOST:
                     return await self._lost()

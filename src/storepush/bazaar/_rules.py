@@ -34,7 +34,11 @@ and commit applies to whatever draft exists at that moment):
   `replace` (delete it, then create).
 - Before each upload and before the commit the draft is read again: gone or replaced (another
   creation date) means another publisher took it (we stop, unless our packages were committed
-  by a twin); a foreign package means it is contested (see above).
+  by a twin); a foreign package means it is contested (see above). One read is saved: the
+  first upload goes on the draft as this run last saw it (its own create's answer, or the
+  start's read of the draft it resumes), since nothing but the after-create check of the
+  committed release lies between; a contest in that instant is found at the next read, before
+  the next upload or the commit, and judged the same way. The commit always follows a read.
 - After create, the last committed release is read again: our build committed meanwhile by a
   twin means we delete the draft we just made and report it as already committed.
 - Every ambiguous answer (an unknown outcome, any 400) is settled by reading the state, never
@@ -67,6 +71,7 @@ __all__ = [
     "judge_commit_answer",
     "judge_draft",
     "judge_start",
+    "may_go_on_known_draft",
     "on_contested",
     "version_conflicts",
 ]
@@ -315,6 +320,13 @@ def judge_draft(
         if own.sha1 is None or own.sha1 not in present:
             return Step(StepKind.UPLOAD, index)
     return Step(StepKind.COMMIT)
+
+
+def may_go_on_known_draft(step: Step) -> bool:
+    """Whether `step`, judged on the draft as this run last saw it rather than on a fresh read,
+    may go ahead: an upload may; a commit (which must follow a read of exactly our packages),
+    and anything else, reads the draft first."""
+    return step.kind is StepKind.UPLOAD
 
 
 def on_contested(role: Role, restarts: int) -> bool:
