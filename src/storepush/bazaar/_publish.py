@@ -37,6 +37,7 @@ from ._rules import (
     AfterCreate,
     Ours,
     Role,
+    Start,
     StartKind,
     StepKind,
     already_there,
@@ -169,10 +170,10 @@ class Publisher:
         )
         return draft, committed, published
 
-    async def plan(self) -> PublishPlan:
-        """The dry run: the first decision of the real run, without any write."""
+    async def _start(self) -> Start:
+        """The first decision, the same for the dry run and the real run."""
         draft, committed, published = await self._read_start()
-        start = judge_start(
+        return judge_start(
             draft=draft,
             committed=committed,
             published=published,
@@ -180,6 +181,10 @@ class Publisher:
             policy=self.policy,
             journal_mine=self._journal_mine(draft),
         )
+
+    async def plan(self) -> PublishPlan:
+        """The dry run: the first decision of the real run, without any write."""
+        start = await self._start()
         if start.kind is StartKind.REFUSE:
             assert start.error is not None
             raise start.error
@@ -216,15 +221,7 @@ class Publisher:
         while True:
             self._event("checking", "checking the store's state")
             self.known_draft = None
-            draft, committed, published = await self._read_start()
-            start = judge_start(
-                draft=draft,
-                committed=committed,
-                published=published,
-                ours=self.ours(),
-                policy=self.policy,
-                journal_mine=self._journal_mine(draft),
-            )
+            start = await self._start()
             try:
                 if start.kind is StartKind.ALREADY:
                     assert start.release is not None
