@@ -85,6 +85,72 @@ def test_an_equal_copy_that_dies_leaves_the_live_one_scrubbed() -> None:
     del second
 
 
+def test_secrets_collected_while_scrubbing_never_deadlock() -> None:
+    """A secret in a reference cycle dies inside the garbage collector, which may run while
+    `scrub` is reading the registry (any allocation can start it). With a lock taken by both
+    the reader and the weakref callback, this hung the suite; it must just go on."""
+    import gc
+    import threading
+
+    def churn() -> None:
+        for i in range(2_000):
+            holder: list[object] = [Secret(f"cyclic-credential-{i:06d}")]
+            holder.append(holder)  # only the cycle collector can free it
+            gc.collect(0)  # it survives a young collection, so an older one frees it later,
+            del holder  # wherever that one happens to start
+            for _ in range(5):
+                scrub("nothing secret here")
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)
+    try:
+        worker = threading.Thread(target=churn, daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+    finally:
+        gc.set_threshold(*thresholds)
+    assert not worker.is_alive(), "scrub deadlocked against a secret's collection"
+
+
+def test_finalizers_may_scrub_and_make_secrets_while_scrubbing() -> None:
+    """The collector runs finalizers wherever it starts, also in the middle of a scrub: a
+    finalizer that logs (so scrubs) and one that makes a `Secret` must both just work, and
+    the secret made there is scrubbed afterwards."""
+    import gc
+
+    from storepush import _scrub
+
+    made: list[Secret] = []
+    seen: list[str] = []
+
+    class Finalizer:
+        def __init__(self) -> None:
+            self.cycle = self
+
+        def __del__(self) -> None:
+            seen.append(scrub("said finaliser-made-credential-1"))
+            made.append(Secret("finaliser-made-credential-1"))
+
+    class CollectsWhileRead:
+        armed = True
+
+        def _scrub_variants(self) -> tuple[str, ...]:
+            if self.armed:
+                self.armed = False
+                Finalizer()
+                gc.collect()  # as an allocation inside the scrub might
+            return ("reader-side-credential-2",)
+
+    reader = CollectsWhileRead()
+    _scrub.register(reader)
+    assert scrub("x reader-side-credential-2 y") == f"x {MASK} y"
+    assert seen == ["said finaliser-made-credential-1"], "the finalizer ran, and scrubbed"
+    assert scrub("finaliser-made-credential-1") == MASK
+    made.clear()
+    del reader
+    gc.collect()
+
+
 def test_variants_are_longest_first_and_distinct() -> None:
     forms = variants("a/b<c")
     assert len(forms) == len(set(forms))

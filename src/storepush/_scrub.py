@@ -34,8 +34,15 @@ class _HasVariants(Protocol):
 #: Every live credential, by identity: equal `Secret`s are distinct entries, so the death of
 #: one copy never stops the scrubbing of another (a `WeakSet` would hold only the first of
 #: equal objects, and drop the value when that one died).
+#:
+#: Copy on write, and no weakref callbacks: the garbage collector can run at any allocation,
+#: finalizers (an unclosed session's warning, a log line in `__del__`) may scrub or make a
+#: `Secret` from inside it, so readers take no lock and never see a dict change under them,
+#: and nothing runs when a secret dies. Dead entries are dropped at the next registration.
 _LIVE: dict[int, weakref.ref[_HasVariants]] = {}
-_LOCK = threading.Lock()
+#: Serialises writers across threads; re-entrant, because a finalizer run by the collector
+#: in the middle of a registration may register in the same thread.
+_WRITE = threading.RLock()
 
 
 _HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
@@ -71,20 +78,20 @@ def variants(value: str) -> tuple[str, ...]:
 
 def register(secret: _HasVariants) -> None:
     """Start scrubbing `secret` (called by [`Secret`][storepush.Secret] itself)."""
-    key = id(secret)
-
-    def forget(_: object) -> None:
-        with _LOCK:
-            _LIVE.pop(key, None)
-
-    with _LOCK:
-        _LIVE[key] = weakref.ref(secret, forget)
+    global _LIVE
+    key, ref = id(secret), weakref.ref(secret)
+    with _WRITE:
+        while True:
+            base = _LIVE
+            live = {k: r for k, r in base.items() if r() is not None}
+            live[key] = ref
+            if _LIVE is base:  # else a finalizer registered meanwhile: start again from it
+                _LIVE = live
+                return
 
 
 def _live_forms() -> list[str]:
-    with _LOCK:
-        refs = list(_LIVE.values())
-    holders = [holder for ref in refs if (holder := ref()) is not None]
+    holders = [holder for ref in _LIVE.values() if (holder := ref()) is not None]
     forms = {form for holder in holders for form in holder._scrub_variants()}
     return sorted(forms, key=len, reverse=True)
 
