@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -127,6 +128,7 @@ async def test_buckets_of_one_endpoint_share_what_a_429_teaches(clock: FakeClock
     a = registry.bucket("bazaar", "app-a", "upload")
     b = registry.bucket("bazaar", "app-b", "upload")
     other = registry.bucket("bazaar", "app-a", "commit")
+    await b.acquire()  # b has sent one request: the server has counted it
     a.on_throttle()
     assert a.rate == pytest.approx(7.0)
     assert b.rate == pytest.approx(7.0)  # a peer learns without being refused...
@@ -135,9 +137,14 @@ async def test_buckets_of_one_endpoint_share_what_a_429_teaches(clock: FakeClock
     late = registry.bucket("bazaar", "app-c", "upload")
     assert late.rate == pytest.approx(7.0)
     assert registry.learned_rate("bazaar", "upload") == pytest.approx(7.0)
-    # a peer's saved burst is spent: its next request waits one interval
+    # a peer's saved burst is spent: its next request waits one interval...
     await b.acquire()
     assert clock.now == pytest.approx(1 / 7.0)
+    # ...while one that has sent nothing sends its first request at once, then one at a time
+    await late.acquire()
+    assert clock.now == pytest.approx(1 / 7.0)
+    await late.acquire()
+    assert clock.now == pytest.approx(2 / 7.0, rel=0.05)
 
 
 def test_sharing_can_be_turned_off(clock: FakeClock) -> None:
@@ -183,3 +190,67 @@ async def test_a_429_through_the_account_lowers_both_buckets(clock: FakeClock) -
 def test_account_keys_are_plain_names(key: str) -> None:
     with pytest.raises(ValueError, match="account_key"):
         Limits(account_key=key)
+
+
+async def test_429s_of_one_burst_lower_the_rate_once(clock: FakeClock) -> None:
+    """Requests admitted before a lowering were sent at the old rate: their 429s pause the
+    bucket but teach nothing new, so five refusals of one burst lower it once, not five times."""
+    bucket = TokenBucket(RateLimit(10, 5), clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        await bucket.acquire()
+    clock.now += 0.05  # the answers come back
+    for _ in range(5):
+        bucket.on_throttle()
+    assert bucket.rate == pytest.approx(7.0)
+    assert bucket.stats.throttles == 5
+
+
+async def test_a_request_admitted_after_the_lowering_lowers_again(clock: FakeClock) -> None:
+    bucket = TokenBucket(RateLimit(10, 5), clock=clock, sleep=clock.sleep)
+    await bucket.acquire()
+    bucket.on_throttle()
+    assert bucket.rate == pytest.approx(7.0)
+    clock.now += 1.0
+    await bucket.acquire()  # admitted at the lowered rate, and refused all the same: news
+    bucket.on_throttle()
+    assert bucket.rate == pytest.approx(0.7 * 7.0, rel=0.05)
+
+
+async def test_a_429_teaches_a_burst_of_one_until_the_ceiling(clock: FakeClock) -> None:
+    bucket = TokenBucket(RateLimit(4, 4), clock=clock, sleep=clock.sleep)
+    await bucket.acquire()
+    bucket.on_throttle(retry_after=0.0)
+    clock.now += 10.0  # long enough to save a full burst at the old settings
+    times = []
+    for _ in range(3):
+        await bucket.acquire()
+        times.append(clock.now)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(gap > 0 for gap in gaps), "one request at a time after a 429"
+    for _ in range(400):  # keep going at the allowed pace: back at the ceiling...
+        await bucket.acquire()
+        bucket.on_success()
+    assert bucket.rate == pytest.approx(4)
+    clock.now += 10.0
+    start = clock.now
+    for _ in range(4):  # ...the configured burst is back
+        await bucket.acquire()
+    assert clock.now == pytest.approx(start)
+
+
+async def test_a_shared_lesson_recovers_for_buckets_made_later(clock: FakeClock) -> None:
+    """New buckets start on the throttled bucket's recovering curve, not at its lowest point:
+    a long batch would otherwise run every later app at the rate of its worst moment."""
+    registry = LimiterRegistry(Limits(default=RateLimit(10, 5)), clock=clock, sleep=clock.sleep)
+    registry.bucket("bazaar", "app-a", "upload").on_throttle()
+    right_after = registry.learned_rate("bazaar", "upload")
+    assert right_after == pytest.approx(7.0)
+    clock.now += 2.0
+    later = registry.learned_rate("bazaar", "upload")
+    assert later is not None
+    assert right_after < later <= 10
+    assert registry.bucket("bazaar", "app-b", "upload").rate == pytest.approx(later)
+    clock.now += 60.0
+    assert registry.learned_rate("bazaar", "upload") == 10  # capped at the configured rate
+    fresh = registry.bucket("bazaar", "app-c", "upload")
+    assert fresh.rate == 10

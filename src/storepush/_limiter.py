@@ -23,6 +23,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,6 +53,11 @@ _EPSILON = 1e-9
 # Admissions a bucket needs before its measured rate is trusted.
 _MIN_HISTORY = 10
 
+#: When this task's last admission was decided, and by which bucket: a 429 for a request
+#: admitted before the bucket's last lowering carries no news (it was sent at the old rate),
+#: so it pauses but does not lower again. Many 429s of one burst would otherwise compound.
+_ADMITTED: ContextVar[tuple[int, float] | None] = ContextVar("storepush_admitted", default=None)
+
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
@@ -77,8 +83,13 @@ class Limits:
     ``bundle-status`` is held to one call a minute, as the store asks.
 
     ``share_learning``: a 429 on one credential's bucket lowers the rate of every bucket of the
-    same marketplace and endpoint (and of those created later). Quotas are per credential but
-    alike for all, so a batch of 300 apps pays for the lesson a few times, not 300 times.
+    same marketplace and endpoint (and of those created later), which then recover along the
+    same curve. Quotas are per credential but alike for all, so a batch of 300 apps pays for
+    the lesson a few times, not 300 times.
+
+    A 429 also teaches that the quota's burst is smaller than assumed: a throttled bucket (and
+    every bucket that adopts its lesson) sends one request at a time at its lowered rate until
+    it is back at its ceiling, when its configured burst returns.
 
     ``account``: when set, every request also passes one bucket per marketplace shared by all
     credentials and endpoints, named ``account_key``: an account quota that the store applies
@@ -182,12 +193,12 @@ class TokenBucket:
         adaptive: bool = True,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
-        on_learn: Callable[[float], None] | None = None,
+        on_learn: Callable[[float, float], None] | None = None,
     ) -> None:
         self._on_learn = on_learn
         self._ceiling = float(limit.rate)
         self._rate = float(limit.rate)
-        self._burst = float(limit.burst)
+        self._configured_burst = self._burst = float(limit.burst)
         self._adaptive = adaptive
         self._clock = clock
         self._sleep = sleep
@@ -240,6 +251,7 @@ class TokenBucket:
         self._tokens -= 1.0
         self._measure(now)
         self.stats.acquired += 1
+        _ADMITTED.set((id(self), now))
         return True
 
     async def acquire(self) -> float:
@@ -260,46 +272,64 @@ class TokenBucket:
                 await self._sleep((1.0 - self._tokens) / self._rate)
             now = self._clock()
             self._measure(now)
+        _ADMITTED.set((id(self), now))
         waited = now - start
         self.stats.admitted(waited)
         return waited
 
     def on_throttle(self, retry_after: float | None = None) -> None:
-        """The server answered 429: pause, and (adaptive) lower the rate."""
+        """The server answered 429: pause, and (adaptive) lower the rate and the burst."""
         now = self._clock()
         self._refill(now)
         self.stats.throttles += 1
-        if self._adaptive:
+        if self._adaptive and not self._stale(now):
             # botocore's measured rate means something only once a bucket has a history; a
             # bucket that sent two requests would "measure" a rate far below the real quota.
             measured = self._measured if self.stats.acquired >= _MIN_HISTORY else 0.0
             base = min(measured, self._rate) if measured > 0 else self._rate
-            self._last_max = base
-            self._last_throttle = now
-            self._rate = max(_MIN_RATE, base * _BETA)
+            self._lower(base, now)
             self._tokens = min(self._tokens, 0.0)
+            if self._on_learn is not None:
+                self._on_learn(self._last_max, now)
         pause = retry_after if retry_after is not None else 1.0 / self._rate
         self._paused_until = max(self._paused_until, now + pause)
-        if self._adaptive and self._on_learn is not None:
-            self._on_learn(self._rate)
 
-    def adopt(self, rate: float) -> None:
-        """A peer bucket was throttled down to ``rate``: start from there too (adaptive only).
+    def _stale(self, now: float) -> bool:
+        """Whether the refused request was admitted before this bucket's last lowering."""
+        mine = _ADMITTED.get()
+        if mine is None or mine[0] != id(self) or self._last_throttle is None:
+            return False  # not known: take it as news
+        return mine[1] < self._last_throttle
 
-        The rate drops and the saved burst is spent, as after a 429 of this bucket's own, but
-        there is no pause: this bucket has not been refused anything.
+    def _lower(self, last_max: float, since: float) -> None:
+        self._last_max, self._last_throttle = last_max, since
+        self._rate = max(_MIN_RATE, last_max * _BETA)
+        self._burst = 1.0
+
+    def adopt(self, last_max: float, since: float) -> None:
+        """A peer bucket was throttled at ``last_max`` at time ``since``: follow its curve from
+        now, when it is below this bucket's own (adaptive only).
+
+        The rate drops and the burst is one, as after a 429 of this bucket's own, but there is
+        no pause: this bucket has not been refused anything. A bucket that has sent nothing
+        keeps one token (the server has counted nothing for its credential yet); one that has
+        sent requests spends what it saved.
         """
-        if not self._adaptive or rate >= self._rate:
+        if not self._adaptive:
             return
         now = self._clock()
+        theirs = min(self._ceiling, max(_MIN_RATE, cubic_rate(now - since, last_max=last_max)))
+        if theirs >= self._rate:
+            return
         self._refill(now)
-        self._rate = max(_MIN_RATE, rate)
-        self._last_max = self._rate / _BETA
-        self._last_throttle = now
-        self._tokens = min(self._tokens, 0.0)
+        self._last_max, self._last_throttle = last_max, since
+        self._rate = theirs
+        self._burst = 1.0
+        self._tokens = min(self._tokens, 1.0 if self.stats.acquired == 0 else 0.0)
 
     def on_success(self) -> None:
-        """A request through this bucket succeeded: (adaptive) climb back towards the ceiling."""
+        """A request through this bucket succeeded: (adaptive) climb back towards the ceiling,
+        where the configured burst returns."""
         if not self._adaptive or self._last_throttle is None or self._rate >= self._ceiling:
             return
         now = self._clock()
@@ -307,6 +337,8 @@ class TokenBucket:
         if self._measured > 0:
             target = min(target, 2.0 * self._measured)
         self._rate = min(self._ceiling, max(_MIN_RATE, target, self._rate))
+        if self._rate >= self._ceiling:
+            self._burst = self._configured_burst
 
 
 class _Chain:
@@ -360,7 +392,8 @@ class LimiterRegistry:
         self._chains: dict[tuple[str, str, str], _Chain] = {}
         self._accounts: dict[str, TokenBucket] = {}
         self._groups: dict[tuple[str, str], list[TokenBucket]] = {}
-        self._learned: dict[tuple[str, str], float] = {}
+        #: Per (marketplace, endpoint): the last lesson, as (rate at the 429, when).
+        self._learned: dict[tuple[str, str], tuple[float, float]] = {}
 
     def bucket(self, marketplace: str, credential: str, endpoint: str) -> Bucket:
         """The admission of one key: its endpoint bucket, chained with the account's if any."""
@@ -395,24 +428,32 @@ class LimiterRegistry:
                 adaptive=self.limits.adaptive,
                 clock=self._clock,
                 sleep=self._sleep,
-                on_learn=(lambda rate: self._learn(group, rate)) if share else None,
+                on_learn=(lambda top, since: self._learn(group, top, since)) if share else None,
             )
             if share and group in self._learned:
-                found.adopt(self._learned[group])
+                found.adopt(*self._learned[group])
             self._buckets[key] = found
             self._groups.setdefault(group, []).append(found)
         return found
 
-    def _learn(self, group: tuple[str, str], rate: float) -> None:
-        if rate >= self._learned.get(group, math.inf):
+    def _learn(self, group: tuple[str, str], last_max: float, since: float) -> None:
+        known = self._learned.get(group)
+        if known is not None and self._curve(*known) <= self._curve(last_max, since):
             return
-        self._learned[group] = rate
+        self._learned[group] = (last_max, since)
         for peer in self._groups.get(group, []):
-            peer.adopt(rate)
+            peer.adopt(last_max, since)
+
+    def _curve(self, last_max: float, since: float) -> float:
+        return max(_MIN_RATE, cubic_rate(self._clock() - since, last_max=last_max))
 
     def learned_rate(self, marketplace: str, endpoint: str) -> float | None:
-        """The lowest rate a 429 taught this registry for an endpoint, if any."""
-        return self._learned.get((marketplace, endpoint))
+        """The rate the last 429 on an endpoint teaches a new bucket now (it recovers along
+        the same curve as the throttled one), if a 429 taught anything."""
+        known = self._learned.get((marketplace, endpoint))
+        if known is None:
+            return None
+        return min(self.limits.for_endpoint(endpoint).rate, self._curve(*known))
 
     def stats(self) -> LimiterStats:
         total = LimiterStats()
