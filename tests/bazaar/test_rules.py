@@ -16,6 +16,7 @@ from storepush.bazaar._rules import (
     StepKind,
     already_there,
     commit_differences,
+    committed_check_due,
     hashes_needed,
     judge_after_create,
     judge_commit_answer,
@@ -295,3 +296,19 @@ def test_commit_differences_table(
 ) -> None:
     release = Release(packages=[pkg(A, 2)], **committed)  # type: ignore[arg-type]
     assert commit_differences(release, CommitFields(**asked)) == differences  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("owed", "step", "refused", "due"),
+    [
+        (True, StepKind.COMMIT, False, True),  # once, just before the commit
+        (True, StepKind.UPLOAD, False, False),  # not between the uploads
+        (True, StepKind.UPLOAD, True, True),  # an upload refused: a twin's commit explains it?
+        (True, StepKind.CONTESTED, False, False),
+        (True, StepKind.LOST, False, False),  # `_lost` reads it anyway
+        (False, StepKind.COMMIT, False, False),  # read already, or no create in this run
+        (False, StepKind.UPLOAD, True, False),
+    ],
+)
+def test_committed_check_due_table(owed: bool, step: StepKind, refused: bool, due: bool) -> None:
+    assert committed_check_due(owed, step, refused) is due

@@ -220,12 +220,15 @@ def _reading_after(endpoint: str, read: str) -> Callable[[list[dict[str, Any]]],
     return seen
 
 
-PHASES = {
-    "after create": _after("create", 201),
-    "during the first upload": _reading_after("create", "last-committed"),
-    "after the first upload": _after("upload", 200),
-    "during the commit": _reading_after("upload", "last-uncommitted"),
-    "after the commit": _after("commit", 200),
+#: Where to kill: what the emulator's log must show first, then how long to wait, and whether
+#: the store answers late (0.4 s before it reads a body or answers: an upload of a few MB is
+#: then surely in flight 0.1 s after the create's answer).
+PHASES: dict[str, tuple[Callable[[list[dict[str, Any]]], bool], float, float]] = {
+    "after create": (_after("create", 201), 0.0, 0.0),
+    "during the first upload": (_after("create", 201), 0.1, 0.4),
+    "after the first upload": (_after("upload", 200), 0.0, 0.0),
+    "during the commit": (_reading_after("upload", "last-uncommitted"), 0.0, 0.0),
+    "after the commit": (_after("commit", 200), 0.0, 0.0),
 }
 
 
@@ -233,18 +236,25 @@ PHASES = {
 def test_sigkill_at_each_phase_then_a_fresh_runner_finishes(
     store: EmulatorProcess, hosts: Callable[[str], Path], apk: Callable[..., Path], phase: str
 ) -> None:
-    files = [apk(2, size=3_000_000), apk(3, size=3_000_000)]
-    args = [f"{files[0]}:armeabi-v7a", f"{files[1]}:arm64-v8a"]
-    doomed = Publisher(store, hosts("ci-1"), *args)
-    _wait_for(store, PHASES[phase])
-    doomed.proc.send_signal(signal.SIGKILL)
-    doomed.proc.communicate(timeout=30)
-    assert doomed.proc.returncode == -signal.SIGKILL
-    code, document, err = Publisher(store, hosts("ci-2"), *args).result()  # a fresh runner
-    assert code == 0, (document, err)
-    committed, drafts = store.releases()
-    assert committed == [{sha1(f) for f in files}]
-    assert drafts == []
+    seen, pause, latency = PHASES[phase]
+    emulator = EmulatorProcess(latency=latency) if latency else store
+    try:
+        files = [apk(2, size=3_000_000), apk(3, size=3_000_000)]
+        args = [f"{files[0]}:armeabi-v7a", f"{files[1]}:arm64-v8a"]
+        doomed = Publisher(emulator, hosts("ci-1"), *args)
+        _wait_for(emulator, seen)
+        time.sleep(pause)
+        doomed.proc.send_signal(signal.SIGKILL)
+        doomed.proc.communicate(timeout=30)
+        assert doomed.proc.returncode == -signal.SIGKILL
+        code, document, err = Publisher(emulator, hosts("ci-2"), *args).result()  # fresh runner
+        assert code == 0, (document, err)
+        committed, drafts = emulator.releases()
+        assert committed == [{sha1(f) for f in files}]
+        assert drafts == []
+    finally:
+        if emulator is not store:
+            emulator.stop()
 
 
 def test_rerunning_an_older_job_is_refused_before_any_write(
@@ -299,8 +309,8 @@ def test_a_file_truncated_during_its_upload(
         original = tmp_path / "original.apk"
         shutil.copyfile(build, original)
         running = Publisher(slow, hosts("a"), str(build))
-        _wait_for(slow, _reading_after("create", "last-committed"))
-        time.sleep(0.1)
+        _wait_for(slow, _after("create", 201))
+        time.sleep(0.1)  # the upload is in flight: the store reads its body 0.4 s late
         with build.open("r+b") as handle:
             handle.truncate(build.stat().st_size // 2)
         code, document, _ = running.result()

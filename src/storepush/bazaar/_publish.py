@@ -42,6 +42,7 @@ from ._rules import (
     StepKind,
     already_there,
     commit_differences,
+    committed_check_due,
     hashes_needed,
     judge_after_create,
     judge_draft,
@@ -115,6 +116,8 @@ class Publisher:
         self.accepted: frozenset[str] = frozenset()
         self.action: DraftAction = "created"
         self.created_here = False
+        #: Whether the last committed release is still to be read since this run's create.
+        self.committed_check_owed = False
         #: The draft as this run knows it without reading it again: its own create's answer,
         #: or the start's read of a draft it resumes (see `may_go_on_known_draft`).
         self.known_draft: Release | None = None
@@ -221,6 +224,7 @@ class Publisher:
         while True:
             self._event("checking", "checking the store's state")
             self.known_draft = None
+            self.committed_check_owed = False  # the start reads the last committed release
             start = await self._start()
             try:
                 if start.kind is StartKind.ALREADY:
@@ -292,6 +296,17 @@ class Publisher:
         self.known_draft = draft
         if self.journal is not None:
             self.journal.remember(draft)
+        # A twin may have committed between the start's read and this create: that is read
+        # once, before the commit (see `committed_check_due`), not here, so that two reads
+        # of `last-committed` never come a round trip apart (one per app: a per-endpoint
+        # quota of a request or two a second refused the second, for every app of a batch).
+        self.committed_check_owed = True
+        return None
+
+    async def _committed_meanwhile(self) -> PublishResult | None:
+        """Read the last committed release once after our create: `None` to go on, the
+        result if a twin committed this build, or an error if another build came first."""
+        self.committed_check_owed = False
         committed = await self.api.last_committed()
         await self._know(committed.packages if committed else [])
         after = judge_after_create(committed, self.ours())
@@ -303,7 +318,7 @@ class Publisher:
             return self._already(committed, by_other=True)
         conflicts = version_conflicts(self.ours(), [("committed", committed)])
         raise ConcurrentPublishError(
-            "another publisher committed a release while this one started: "
+            "another publisher committed a release while this one ran: "
             + "; ".join(c.describe() for c in conflicts)
             + "; the draft this run created was deleted, nothing of this build was committed"
         )
@@ -364,11 +379,22 @@ class Publisher:
                 if step.kind is StepKind.CONTESTED:
                     await self._contested(step.foreign)
                 elif step.kind is StepKind.UPLOAD:
-                    if self.bundle is not None:
-                        await upload_bundle(self, self.bundle)
-                    else:
-                        await self._upload(step.index)
+                    try:
+                        if self.bundle is not None:
+                            await upload_bundle(self, self.bundle)
+                        else:
+                            await self._upload(step.index)
+                    except BadRequestError:
+                        if committed_check_due(self.committed_check_owed, step.kind, True):
+                            early = await self._committed_meanwhile()
+                            if early is not None:
+                                return early
+                        raise
                 else:
+                    if committed_check_due(self.committed_check_owed, step.kind):
+                        early = await self._committed_meanwhile()
+                        if early is not None:
+                            return early
                     return await commit(self)
             except Recheck:
                 continue

@@ -66,6 +66,7 @@ __all__ = [
     "StepKind",
     "already_there",
     "commit_differences",
+    "committed_check_due",
     "hashes_needed",
     "judge_after_create",
     "judge_commit_answer",
@@ -270,7 +271,8 @@ class AfterCreate(enum.Enum):
 
 
 def judge_after_create(committed: Release | None, ours: Sequence[Ours]) -> AfterCreate:
-    """After our create: was this build (or a newer one) committed in the meantime?"""
+    """Since the start's read (our create came after it): was this build, or a newer one,
+    committed in the meantime?"""
     if already_there(committed, ours):
         return AfterCreate.ALREADY
     if version_conflicts(ours, [("committed", committed)]):
@@ -320,6 +322,16 @@ def judge_draft(
         if own.sha1 is None or own.sha1 not in present:
             return Step(StepKind.UPLOAD, index)
     return Step(StepKind.COMMIT)
+
+
+def committed_check_due(owed: bool, step: StepKind, refused: bool = False) -> bool:
+    """Whether to read the last committed release now, if that read is still `owed` since
+    this run's create: just before the commit (`step` COMMIT, right after the draft was read
+    holding exactly our packages), or at once when the store refuses an upload (`refused`: a
+    version code committed meanwhile by a twin is refused at upload, and that is "already
+    committed", not an error). Reading it there rather than right after the create spaces
+    the two reads of `last-committed` by the uploads."""
+    return owed and (step is StepKind.COMMIT or (refused and step is StepKind.UPLOAD))
 
 
 def may_go_on_known_draft(step: Step) -> bool:
