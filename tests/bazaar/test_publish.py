@@ -408,3 +408,63 @@ async def test_a_twin_committing_our_draft_is_reported_as_such(
     assert result.already_committed
     assert result.committed_by_other
     assert_exactly_once(emu, a)
+
+
+class _CommitsBeforeOurCreate:
+    """The client of a run whose twin publishes `build` in full between this run's start
+    reads and its create."""
+
+    def __init__(self, inner: BazaarClient, build: Path) -> None:
+        self.inner, self.build, self.done = inner, build, False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def create_release(self) -> object:
+        if not self.done:
+            self.done = True
+            await self.inner.publish([self.build])  # the twin, start to commit
+        return await self.inner.create_release()
+
+
+async def test_a_twin_committing_this_build_before_our_create_is_already_committed(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    """The store refuses our upload (its version code is committed now): that refusal is
+    explained by reading the last committed release, not reported as an error."""
+    from storepush.bazaar import Publisher, parse_apks
+
+    a = apk_factory(2)
+    racing = _CommitsBeforeOurCreate(client, a)
+    result = await Publisher(racing, apks=parse_apks([a])).run()  # type: ignore[arg-type]
+    assert result.already_committed
+    assert result.committed_by_other
+    assert_exactly_once(emu, a)  # one release, and our draft was deleted
+    assert emu.counts(endpoint="upload") == 2  # the twin's, then ours (refused)
+
+
+async def test_a_newer_build_committed_before_our_create_refuses_and_cleans_up(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    from storepush import ConcurrentPublishError
+    from storepush.bazaar import Publisher, parse_apks
+
+    ours, newer = apk_factory(2), apk_factory(3)
+    racing = _CommitsBeforeOurCreate(client, newer)
+    with pytest.raises(ConcurrentPublishError, match="committed a release while this one ran"):
+        await Publisher(racing, apks=parse_apks([ours])).run()  # type: ignore[arg-type]
+    assert_exactly_once(emu, newer)
+
+
+async def test_another_builds_commit_that_leaves_room_lets_ours_go_on(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    """An older build committed meanwhile (a lower version code) does not stop ours: the
+    check before the commit lets it go on, and ours is committed after it."""
+    from storepush.bazaar import Publisher, parse_apks
+
+    older, ours = apk_factory(2), apk_factory(3)
+    racing = _CommitsBeforeOurCreate(client, older)
+    result = await Publisher(racing, apks=parse_apks([ours])).run()  # type: ignore[arg-type]
+    assert not result.already_committed
+    assert [r.committed for r in emu.world.apps[TOKEN].releases] == [True, True]
