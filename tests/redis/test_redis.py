@@ -79,17 +79,20 @@ async def test_sessions_sharing_redis_stay_under_a_per_token_quota(
         return Session(limits=limits, retry=RETRY, coordination=url or LocalCoordinator())
 
     shared = [make(redis_server.url) for _ in range(3)]
-    outcomes = await hammer(shared, emu, [TOKEN], calls=10)
-    assert not [o for o in outcomes if o is not None]
-    assert throttled(shared) == 0
-    assert all(isinstance(s.limiters, RedisLimiter) for s in shared)
-
-    emu.set_quotas(Quotas(default=Quota(50, 4)))  # a fresh server bucket
     local = [make(None) for _ in range(3)]
-    await hammer(local, emu, [TOKEN], calls=10)
-    assert throttled(local) > 0, "three processes' own limits add up past the quota"
-    for s in shared + local:
-        await s.aclose()
+    try:
+        outcomes = await hammer(shared, emu, [TOKEN], calls=10)
+        assert not [o for o in outcomes if o is not None]
+        # at most one: the limiter decides when requests leave, a stalled loop may bunch two
+        assert throttled(shared) <= 1
+        assert all(isinstance(s.limiters, RedisLimiter) for s in shared)
+
+        emu.set_quotas(Quotas(default=Quota(50, 4)))  # a fresh server bucket
+        await hammer(local, emu, [TOKEN], calls=10)
+        assert throttled(local) >= 3, "three processes' own limits add up past the quota"
+    finally:
+        for s in shared + local:
+            await s.aclose()
 
 
 def _emulator_has_accounts() -> bool:
@@ -105,17 +108,29 @@ async def test_an_account_limit_shared_through_redis_holds_an_account_quota(
 ) -> None:
     accounts = {"acme": list(TOKENS)}
     emulator = Emulator(apps=TOKENS, accounts=accounts, review_seconds=0, bundle_seconds=0)  # type: ignore[call-arg]
-    limits = Limits(account=RateLimit(25, 2), account_key="acme", adaptive=False)
-    async with emulator:
-        emulator.set_quotas(Quotas(account=Quota(30, 4)))  # type: ignore[call-arg]
-        shared = [Session(limits=limits, retry=RETRY, coordination=redis_server.url) for _ in "ab"]
-        await hammer(shared, emulator, list(TOKENS), calls=12)
-        assert throttled(shared) == 0
-        emulator.set_quotas(Quotas(account=Quota(30, 4)))  # type: ignore[call-arg]
-        local = [Session(limits=limits, retry=RETRY, coordination=LocalCoordinator()) for _ in "ab"]
-        await hammer(local, emulator, list(TOKENS), calls=12)
-        assert throttled(local) > 0
-        for s in shared + local:
+    # Under the quota by a fifth of its rate and half its burst: a client-side limiter decides
+    # when requests leave, not when they arrive, so a loop stalled under load (coverage, a
+    # busy CI machine) may still bunch a few; what sharing must show is the difference.
+    limits = Limits(account=RateLimit(24, 2), account_key="acme", adaptive=False)
+    sessions: list[Session] = []
+    try:
+        async with emulator:
+            emulator.set_quotas(Quotas(account=Quota(30, 4)))  # type: ignore[call-arg]
+            shared = [
+                Session(limits=limits, retry=RETRY, coordination=redis_server.url) for _ in "ab"
+            ]
+            sessions += shared
+            await hammer(shared, emulator, list(TOKENS), calls=30)
+            emulator.set_quotas(Quotas(account=Quota(30, 4)))  # type: ignore[call-arg]
+            local = [
+                Session(limits=limits, retry=RETRY, coordination=LocalCoordinator()) for _ in "ab"
+            ]
+            sessions += local
+            await hammer(local, emulator, list(TOKENS), calls=30)
+            assert throttled(shared) <= 1, "two sessions sharing one account bucket stay under it"
+            assert throttled(local) >= 5, "two sessions' own account buckets add up past it"
+    finally:
+        for s in sessions:
             await s.aclose()
 
 
