@@ -299,16 +299,19 @@ def test_commit_differences_table(
 
 
 @pytest.mark.parametrize(
-    ("owed", "step", "refused", "due"),
+    ("owed", "step", "refused", "completes", "due"),
     [
-        (True, StepKind.COMMIT, False, True),  # once, just before the commit
-        (True, StepKind.UPLOAD, False, False),  # not between the uploads
-        (True, StepKind.UPLOAD, True, True),  # an upload refused: a twin's commit explains it?
-        (True, StepKind.CONTESTED, False, False),
-        (True, StepKind.LOST, False, False),  # `_lost` reads it anyway
-        (False, StepKind.COMMIT, False, False),  # read already, or no create in this run
-        (False, StepKind.UPLOAD, True, False),
+        (True, StepKind.UPLOAD, False, True, True),  # after the upload completing our build
+        (True, StepKind.UPLOAD, False, False, False),  # not between the uploads
+        (True, StepKind.UPLOAD, True, False, True),  # refused: does a twin's commit explain it?
+        (True, StepKind.COMMIT, False, False, True),  # else just before the commit
+        (True, StepKind.CONTESTED, False, False, False),
+        (True, StepKind.LOST, False, False, False),  # `_lost` reads it anyway
+        (False, StepKind.COMMIT, False, False, False),  # read already, or no create in this run
+        (False, StepKind.UPLOAD, True, True, False),
     ],
 )
-def test_committed_check_due_table(owed: bool, step: StepKind, refused: bool, due: bool) -> None:
-    assert committed_check_due(owed, step, refused) is due
+def test_committed_check_due_table(
+    owed: bool, step: StepKind, refused: bool, completes: bool, due: bool
+) -> None:
+    assert committed_check_due(owed, step, refused=refused, completes=completes) is due

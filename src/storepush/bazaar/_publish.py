@@ -297,7 +297,7 @@ class Publisher:
         if self.journal is not None:
             self.journal.remember(draft)
         # A twin may have committed between the start's read and this create: that is read
-        # once, before the commit (see `committed_check_due`), not here, so that two reads
+        # once, after the uploads (see `committed_check_due`), not here, so that two reads
         # of `last-committed` never come a round trip apart (one per app: a per-endpoint
         # quota of a request or two a second refused the second, for every app of a batch).
         self.committed_check_owed = True
@@ -379,17 +379,23 @@ class Publisher:
                 if step.kind is StepKind.CONTESTED:
                     await self._contested(step.foreign)
                 elif step.kind is StepKind.UPLOAD:
+                    owed = self.committed_check_owed
                     try:
                         if self.bundle is not None:
                             await upload_bundle(self, self.bundle)
                         else:
                             await self._upload(step.index)
                     except BadRequestError:
-                        if committed_check_due(self.committed_check_owed, step.kind, True):
+                        if committed_check_due(owed, step.kind, refused=True):
                             early = await self._committed_meanwhile()
                             if early is not None:
                                 return early
                         raise
+                    last = step.index == len(self.files) - 1
+                    if committed_check_due(owed, step.kind, completes=last):
+                        early = await self._committed_meanwhile()
+                        if early is not None:
+                            return early
                 else:
                     if committed_check_due(self.committed_check_owed, step.kind):
                         early = await self._committed_meanwhile()

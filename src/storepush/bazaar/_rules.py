@@ -324,14 +324,25 @@ def judge_draft(
     return Step(StepKind.COMMIT)
 
 
-def committed_check_due(owed: bool, step: StepKind, refused: bool = False) -> bool:
+def committed_check_due(
+    owed: bool, step: StepKind, *, refused: bool = False, completes: bool = False
+) -> bool:
     """Whether to read the last committed release now, if that read is still `owed` since
-    this run's create: just before the commit (`step` COMMIT, right after the draft was read
-    holding exactly our packages), or at once when the store refuses an upload (`refused`: a
-    version code committed meanwhile by a twin is refused at upload, and that is "already
-    committed", not an error). Reading it there rather than right after the create spaces
-    the two reads of `last-committed` by the uploads."""
-    return owed and (step is StepKind.COMMIT or (refused and step is StepKind.UPLOAD))
+    this run's create (a twin may have committed this build between the start's read and the
+    create).
+
+    Right after the upload that `completes` this build in the draft, so that the draft's last
+    read still comes one request before the commit; at once when the store refuses an upload
+    (`refused`: a version code a twin committed meanwhile is refused at upload, and that is
+    "already committed", not an error); and, if neither happened (a draft filled by another
+    run of this build), just before the commit. Not right after the create: two reads of
+    `last-committed` a round trip apart draw a per-endpoint quota's 429.
+    """
+    if not owed:
+        return False
+    if step is StepKind.UPLOAD:
+        return refused or completes
+    return step is StepKind.COMMIT
 
 
 def may_go_on_known_draft(step: Step) -> bool:
