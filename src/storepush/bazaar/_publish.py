@@ -235,10 +235,10 @@ class Publisher:
                     raise start.error
                 if start.kind is StartKind.REPLACE:
                     await self._delete("delete the draft to replace it")
-                    early = await self._create()
+                    await self._create()
                     self.action = "replaced"
                 elif start.kind is StartKind.CREATE:
-                    early = await self._create()
+                    await self._create()
                 else:
                     assert start.release is not None
                     assert start.role is not None
@@ -247,10 +247,7 @@ class Publisher:
                     self.action = _ACTIONS[start.role]
                     self.foreign = [p for p in start.release.packages if p.sha1 in self.accepted]
                     self.known_draft = start.release
-                    early = None
                     self._event("using-draft", f"using the draft found ({self.action})")
-                if early is not None:
-                    return early
                 return await self._fill_and_commit()
             except (Restart, Rejudge):
                 self.restarts += 1
@@ -266,8 +263,8 @@ class Publisher:
 
     # -- steps ------------------------------------------------------------------------------
 
-    async def _create(self) -> PublishResult | None:
-        """Create our draft; `None` to go on, or the result when there is nothing to do."""
+    async def _create(self) -> None:
+        """Create our draft (or adopt the one an ambiguous create may have made)."""
         if self.journal is not None:
             self.journal.creating()
         self._event("creating", "creating the draft")
@@ -301,7 +298,6 @@ class Publisher:
         # of `last-committed` never come a round trip apart (one per app: a per-endpoint
         # quota of a request or two a second refused the second, for every app of a batch).
         self.committed_check_owed = True
-        return None
 
     async def _committed_meanwhile(self) -> PublishResult | None:
         """Read the last committed release once after our create: `None` to go on, the
@@ -380,27 +376,26 @@ class Publisher:
                     await self._contested(step.foreign)
                 elif step.kind is StepKind.UPLOAD:
                     owed = self.committed_check_owed
+                    refused: BadRequestError | None = None
                     try:
                         if self.bundle is not None:
                             await upload_bundle(self, self.bundle)
                         else:
                             await self._upload(step.index)
-                    except BadRequestError:
-                        if committed_check_due(owed, step.kind, refused=True):
-                            early = await self._committed_meanwhile()
-                            if early is not None:
-                                return early
-                        raise
+                    except BadRequestError as exc:
+                        if not committed_check_due(owed, step.kind, refused=True):
+                            raise
+                        refused = exc
                     last = step.index == len(self.files) - 1
-                    if committed_check_due(owed, step.kind, completes=last):
-                        early = await self._committed_meanwhile()
-                        if early is not None:
+                    if refused is not None or committed_check_due(owed, step.kind, completes=last):
+                        if (early := await self._committed_meanwhile()) is not None:
                             return early
+                        if refused is not None:
+                            raise refused  # the state does not explain the refusal
                 else:
-                    if committed_check_due(self.committed_check_owed, step.kind):
-                        early = await self._committed_meanwhile()
-                        if early is not None:
-                            return early
+                    due = committed_check_due(self.committed_check_owed, step.kind)
+                    if due and (early := await self._committed_meanwhile()) is not None:
+                        return early
                     return await commit(self)
             except Recheck:
                 continue
