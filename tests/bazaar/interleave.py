@@ -51,7 +51,7 @@ from storepush.emulator._state import Package as StorePackage
 from storepush.emulator._state import Refusal
 
 #: What a publisher may end with, besides success: clear refusals, each telling what to do.
-CLEAR_REFUSALS = (ConcurrentPublishError, DraftExistsError, VersionCodeError, BadRequestError)
+CLEAR_REFUSALS = (ConcurrentPublishError, DraftExistsError, VersionCodeError)
 
 
 class Fault(enum.Enum):

@@ -80,18 +80,25 @@ async def sample(
 
 
 def _no_draft_for_one_build(run: Run, builds: Sequence[Build]) -> list[str]:
-    """For one build, no draft is left behind: none holding packages, ever; and an empty one
-    only where a publisher was killed right after creating it (it blocks nothing, the next
-    publish adopts it, and nobody may delete an empty draft it cannot prove is its own)."""
+    """For one build, every publisher that was not killed succeeds (there is nothing to
+    refuse: the build is committed, by it or a twin), and no draft is left behind: none
+    holding packages, ever; and an empty one only where a publisher was killed right after
+    creating it (it blocks nothing, the next publish adopts it, and nobody may delete an
+    empty draft it cannot prove is its own)."""
     if len({b.sha1s() for b in builds}) != 1:
         return []
+    problems = [
+        f"{o.build.name}: one build, and it failed: {o.result!r}"
+        for o in run.outcomes
+        if not o.killed and isinstance(o.result, BaseException)
+    ]
     left = [r for r in run.releases if not r.committed]
     if not left:
-        return []
+        return problems
     killed = any(o.killed for o in run.outcomes)
     if left[0].packages or not killed:
-        return [f"a draft is left behind ({len(left[0].packages)} packages)"]
-    return []
+        problems.append(f"a draft is left behind ({len(left[0].packages)} packages)")
+    return problems
 
 
 def _report(failures: Sequence[tuple[object, ...]]) -> str:

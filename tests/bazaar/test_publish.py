@@ -468,3 +468,80 @@ async def test_another_builds_commit_that_leaves_room_lets_ours_go_on(
     result = await Publisher(racing, apks=parse_apks([ours])).run()  # type: ignore[arg-type]
     assert not result.already_committed
     assert [r.committed for r in emu.world.apps[TOKEN].releases] == [True, True]
+
+
+class _RefusedThenCommitted:
+    """The client of a run whose twin has a draft of `build` when this run's create
+    arrives (the store refuses it), and commits that draft before this run reads it."""
+
+    def __init__(self, inner: BazaarClient, build: Path) -> None:
+        self.inner, self.build, self.done = inner, build, False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def create_release(self) -> object:
+        from storepush.bazaar import CommitFields, parse_apks
+
+        if self.done:
+            return await self.inner.create_release()
+        self.done = True
+        await self.inner.create_release()  # the twin's draft
+        for apk in parse_apks([self.build]):
+            await self.inner.upload_apk(apk)
+        try:
+            return await self.inner.create_release()  # ours: refused, a draft is there
+        finally:
+            await self.inner.commit(CommitFields())  # the twin commits before our read
+
+
+@pytest.mark.parametrize("twin_build", ["same", "newer"])
+async def test_a_refused_create_whose_draft_was_committed_meanwhile_is_judged_again(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory, twin_build: str
+) -> None:
+    """The store refused our create (there was a draft), and by the time we read the draft
+    it is gone, committed. That is no error of its own: the start's rules judge the new
+    state (found in the field by two CI hosts racing one version)."""
+    from storepush import ConcurrentPublishError, VersionCodeError
+    from storepush.bazaar import Publisher, parse_apks
+
+    ours = apk_factory(2)
+    twin = ours if twin_build == "same" else apk_factory(3)
+    racing = _RefusedThenCommitted(client, twin)
+    publisher = Publisher(racing, apks=parse_apks([ours]))  # type: ignore[arg-type]
+    if twin_build == "same":
+        result = await publisher.run()
+        assert result.already_committed
+    else:
+        with pytest.raises((ConcurrentPublishError, VersionCodeError)):
+            await publisher.run()
+    assert_exactly_once(emu, twin)
+
+
+class _AlwaysRefusesCreate:
+    def __init__(self, inner: BazaarClient) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def create_release(self) -> object:
+        from storepush import BadRequestError
+
+        raise BadRequestError(
+            "There is an uncommitted release.", status=400, method="POST", url="/releases/"
+        )
+
+
+async def test_a_create_refused_for_no_reason_the_state_shows_is_the_stores_error(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    """Judged again a bounded number of times, then the store's own refusal is reported."""
+    from storepush import BadRequestError
+    from storepush.bazaar import Publisher, parse_apks
+
+    refusing = _AlwaysRefusesCreate(client)
+    with pytest.raises(BadRequestError, match="uncommitted release"):
+        await Publisher(refusing, apks=parse_apks([apk_factory(2)])).run()  # type: ignore[arg-type]
+    # per attempt (1 + MAX_RESTARTS): the start's read, and the probe after the refusal
+    assert emu.counts(endpoint="last-uncommitted") == 2 * 4

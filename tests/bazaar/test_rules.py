@@ -10,6 +10,7 @@ from storepush import DraftExistsError, VersionCodeError
 from storepush.bazaar import CommitFields, Package, Release
 from storepush.bazaar._rules import (
     AfterCreate,
+    CreateAnswer,
     Ours,
     Role,
     StartKind,
@@ -20,6 +21,7 @@ from storepush.bazaar._rules import (
     hashes_needed,
     judge_after_create,
     judge_commit_answer,
+    judge_create_answer,
     judge_draft,
     judge_start,
     may_go_on_known_draft,
@@ -253,6 +255,23 @@ AFTER_CREATE_TABLE = [
 @pytest.mark.parametrize(("committed", "after"), AFTER_CREATE_TABLE)
 def test_judge_after_create_table(committed: Release | None, after: AfterCreate) -> None:
     assert judge_after_create(committed, ours((A, 2, ALL), (B, 3, ALL))) is after
+
+
+CREATE_ANSWER_TABLE = [
+    # (the draft read after the create, refused with a 400?) -> what it means
+    (None, False, CreateAnswer.AGAIN),  # lost answer, no draft: the create never landed
+    (rel(), False, CreateAnswer.ADOPT),  # lost answer, a draft: ours (or a twin's), adopt it
+    (rel(pkg(A, 2)), False, CreateAnswer.ADOPT),  # a twin already filling it: the start judges
+    (rel(), True, CreateAnswer.REJUDGE),  # refused, a draft there: judge it from the start
+    (None, True, CreateAnswer.REJUDGE),  # refused, and the draft is gone (committed meanwhile)
+]
+
+
+@pytest.mark.parametrize(("draft", "refused", "answer"), CREATE_ANSWER_TABLE)
+def test_judge_create_answer_table(
+    draft: Release | None, refused: bool, answer: CreateAnswer
+) -> None:
+    assert judge_create_answer(draft, refused=refused) is answer
 
 
 COMMIT_TABLE = [

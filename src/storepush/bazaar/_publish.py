@@ -34,7 +34,9 @@ from ._ports import DraftAction, DraftJournal, DraftPolicy, PishkhanAPI
 from ._preflight import CommitFields, LocalApk, LocalBundle
 from ._results import PublishPlan, PublishResult
 from ._rules import (
+    MAX_RESTARTS,
     AfterCreate,
+    CreateAnswer,
     Ours,
     Role,
     Start,
@@ -45,6 +47,7 @@ from ._rules import (
     committed_check_due,
     hashes_needed,
     judge_after_create,
+    judge_create_answer,
     judge_draft,
     judge_start,
     may_go_on_known_draft,
@@ -249,9 +252,12 @@ class Publisher:
                     self.known_draft = start.release
                     self._event("using-draft", f"using the draft found ({self.action})")
                 return await self._fill_and_commit()
-            except (Restart, Rejudge):
+            except (Restart, Rejudge) as again:
                 self.restarts += 1
-                if self.restarts > 3:
+                if self.restarts > MAX_RESTARTS:
+                    if isinstance(again, Rejudge) and again.refusal is not None:
+                        # the store kept refusing our create, and its state never said why
+                        raise again.refusal from None
                     raise ConcurrentPublishError(
                         "another publisher keeps changing this app's draft; stopped after "
                         f"{self.restarts} attempts, nothing of this build was committed"
@@ -277,10 +283,12 @@ class Publisher:
             return await self.api.last_uncommitted()
 
         def judge(draft: Release | None, exc: Ambiguous) -> Settled[tuple[Release, Role]]:
-            if draft is None:
-                return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
-            if isinstance(exc, BadRequestError):
-                return Settled.fail(Rejudge())  # a draft appeared: judge it from the start
+            answer = judge_create_answer(draft, refused=isinstance(exc, BadRequestError))
+            if answer is CreateAnswer.REJUDGE:
+                assert isinstance(exc, BadRequestError)
+                return Settled.fail(Rejudge(exc))
+            if answer is CreateAnswer.AGAIN or draft is None:
+                return Settled.again()
             found.append(draft)
             # ours, or another publisher's made in the same instant: it cannot be told, so
             # this run only adopts it (it never deletes a draft it cannot prove is its own)

@@ -58,6 +58,7 @@ from ._preflight import CommitFields
 
 __all__ = [
     "Conflict",
+    "CreateAnswer",
     "Ours",
     "Role",
     "Start",
@@ -70,6 +71,7 @@ __all__ = [
     "hashes_needed",
     "judge_after_create",
     "judge_commit_answer",
+    "judge_create_answer",
     "judge_draft",
     "judge_start",
     "may_go_on_known_draft",
@@ -278,6 +280,27 @@ def judge_after_create(committed: Release | None, ours: Sequence[Ours]) -> After
     if version_conflicts(ours, [("committed", committed)]):
         return AfterCreate.REFUSE
     return AfterCreate.GO_ON
+
+
+class CreateAnswer(enum.Enum):
+    ADOPT = "adopt"  #: a draft is there after an unknown outcome: ours or a twin's, adopt it
+    AGAIN = "again"  #: no draft after an unknown outcome: the create never landed, send again
+    REJUDGE = "rejudge"  #: refused: the state changed since the start's reads, judge it anew
+
+
+def judge_create_answer(draft: Release | None, *, refused: bool) -> CreateAnswer:
+    """A create whose outcome is unknown (`refused`: a 400 came back; else the answer was
+    lost), and the draft read after it.
+
+    A refusal is never final here: a 400 to a create means a draft was there when the store
+    received it, and whatever became of that draft since (still filling, committed by a
+    twin, deleted by one backing off) is for the start's rules to judge, read again, not
+    for this answer's text. Only a create that keeps being refused with nothing to explain
+    it is an error (the publisher's restart bound says when).
+    """
+    if refused:
+        return CreateAnswer.REJUDGE
+    return CreateAnswer.AGAIN if draft is None else CreateAnswer.ADOPT
 
 
 class StepKind(enum.Enum):

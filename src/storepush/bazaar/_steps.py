@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .._errors import BadRequestError
 from .._files import file_sha1
 from .._uploads import FileIdentity
 
@@ -59,7 +60,12 @@ class Restart(Exception):
 
 
 class Rejudge(Exception):
-    """Internal: a draft appeared between our first read and our create."""
+    """Internal: the store refused our create (a draft was there), so the state changed
+    since the start's reads: judge it from the start again."""
+
+    def __init__(self, refusal: BadRequestError | None = None) -> None:
+        super().__init__()
+        self.refusal = refusal
 
 
 @dataclass
