@@ -3,6 +3,7 @@ free loopback port, with or without basic auth, counting every request it carrie
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 PROXY_USER = "proxy-user"
 PROXY_PASSWORD = "proxy-pass-7Hq2xZ91kW"  # long and unique: scrubbing it masks nothing else
@@ -122,3 +124,26 @@ def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name)
     monkeypatch.delenv("STOREPUSH_PROXY", raising=False)
+
+
+async def close_https_server(server: TestServer) -> None:
+    """Close a loopback HTTPS `TestServer` with nothing left half-open.
+
+    Closing a TLS connection waits for the peer's close_notify (asyncio allows it 30 s); when
+    the peer is slow to answer (a proxy in another process, on a busy machine), the test's
+    loop ends first and the socket under it is collected later, in another test, as an
+    unraisable "unclosed transport" warning. So what is still open after the close is
+    aborted, and the loop runs until every one of those connections is gone (bounded).
+    """
+    handlers = (
+        list(server.runner.server.connections) if server.runner and server.runner.server else []
+    )
+    await server.close()
+    for handler in handlers:
+        transport = handler.transport
+        if transport is not None:
+            transport.abort()
+    for _ in range(50):
+        if all(h.transport is None for h in handlers):
+            return
+        await asyncio.sleep(0.01)

@@ -22,7 +22,7 @@ from storepush import APIError, BazaarClient, ConnectError, RetryConfig, Session
 from storepush.emulator import Emulator
 from storepush.testing import TEST_PACKAGE, TEST_TOKEN, make_apk
 
-from .conftest import PROXY_PASSWORD, PROXY_USER, ForwardProxy
+from .conftest import PROXY_PASSWORD, PROXY_USER, ForwardProxy, close_https_server
 
 ONE_TRY = RetryConfig(max_attempts=1)
 WRONG_PASSWORD = "wrong-pass-Zq81LmX44r"
@@ -164,7 +164,7 @@ async def https_origin(ca: trustme.CA) -> AsyncIterator[Origin]:
     server = TestServer(app, host="127.0.0.1", scheme="https")
     await server.start_server(ssl=context)
     yield Origin(server, seen)
-    await server.close()
+    await close_https_server(server)
 
 
 @pytest.fixture

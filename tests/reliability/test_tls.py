@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestServer
 
 from storepush import BazaarClient, ConnectError, Session
 
+from .conftest import close_https_server
+
 TOKEN = "tls-token-0123456789"
 
 
@@ -32,7 +34,7 @@ async def https_server(ca: trustme.CA) -> AsyncIterator[TestServer]:
     server = TestServer(app, host="127.0.0.1", scheme="https")
     await server.start_server(ssl=context)
     yield server
-    await server.close()
+    await close_https_server(server)
 
 
 async def test_untrusted_certificate_is_refused_by_default(https_server: TestServer) -> None:
