@@ -536,12 +536,16 @@ class _AlwaysRefusesCreate:
 async def test_a_create_refused_for_no_reason_the_state_shows_is_the_stores_error(
     client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
 ) -> None:
-    """Judged again a bounded number of times, then the store's own refusal is reported."""
-    from storepush import BadRequestError
+    """Judged again a bounded number of times, then reported as what it is: a refusal the
+    store's state does not explain (with the store's own answer, as the cause too)."""
+    from storepush import BadRequestError, WorkflowError
     from storepush.bazaar import Publisher, parse_apks
 
     refusing = _AlwaysRefusesCreate(client)
-    with pytest.raises(BadRequestError, match="uncommitted release"):
+    with pytest.raises(WorkflowError, match=r"refused to create a release 4 times") as caught:
         await Publisher(refusing, apks=parse_apks([apk_factory(2)])).run()  # type: ignore[arg-type]
+    assert "uncommitted release" in str(caught.value)
+    assert isinstance(caught.value.__cause__, BadRequestError)
+    assert emu.counts(endpoint="upload") == 0
     # per attempt (1 + MAX_RESTARTS): the start's read, and the probe after the refusal
     assert emu.counts(endpoint="last-uncommitted") == 2 * 4

@@ -257,7 +257,12 @@ class Publisher:
                 if self.restarts > MAX_RESTARTS:
                     if isinstance(again, Rejudge) and again.refusal is not None:
                         # the store kept refusing our create, and its state never said why
-                        raise again.refusal from None
+                        raise WorkflowError(
+                            f"the store refused to create a release {self.restarts} times "
+                            f"({again.refusal}), and showed no draft that explains it; "
+                            "nothing of this build was committed. Look at the app's releases "
+                            "in the Pishkhan console, then run again"
+                        ) from again.refusal
                     raise ConcurrentPublishError(
                         "another publisher keeps changing this app's draft; stopped after "
                         f"{self.restarts} attempts, nothing of this build was committed"
