@@ -45,6 +45,7 @@ from ._rules import (
     already_there,
     commit_differences,
     committed_check_due,
+    contaminated,
     hashes_needed,
     judge_after_create,
     judge_create_answer,
@@ -52,8 +53,10 @@ from ._rules import (
     judge_start,
     may_go_on_known_draft,
     on_contested,
+    on_lost,
     same_draft,
     version_conflicts,
+    wait_before_using,
 )
 from ._steps import (
     LocalFile,
@@ -224,10 +227,12 @@ class Publisher:
         return result
 
     async def _run(self) -> PublishResult:
+        unexplained = 0  # creates refused with no draft in sight
         while True:
             self._event("checking", "checking the store's state")
             self.known_draft = None
             self.committed_check_owed = False  # the start reads the last committed release
+            self.created_here = False  # a failure cleans up only a draft made since the start
             start = await self._start()
             try:
                 if start.kind is StartKind.ALREADY:
@@ -251,11 +256,21 @@ class Publisher:
                     self.foreign = [p for p in start.release.packages if p.sha1 in self.accepted]
                     self.known_draft = start.release
                     self._event("using-draft", f"using the draft found ({self.action})")
+                    if wait_before_using(start.role):
+                        self._event(
+                            "using-draft",
+                            "the draft may be another publisher's, still being filled: "
+                            "watching it a moment before writing into it",
+                        )
+                        await self._pause()
+                        self.known_draft = None  # read it again, after the pause
                 return await self._fill_and_commit()
             except (Restart, Rejudge) as again:
                 self.restarts += 1
+                if isinstance(again, Rejudge) and not again.explained:
+                    unexplained += 1
                 if self.restarts > MAX_RESTARTS:
-                    if isinstance(again, Rejudge) and again.refusal is not None:
+                    if isinstance(again, Rejudge) and unexplained == self.restarts:
                         # the store kept refusing our create, and its state never said why
                         raise WorkflowError(
                             f"the store refused to create a release {self.restarts} times "
@@ -291,7 +306,7 @@ class Publisher:
             answer = judge_create_answer(draft, refused=isinstance(exc, BadRequestError))
             if answer is CreateAnswer.REJUDGE:
                 assert isinstance(exc, BadRequestError)
-                return Settled.fail(Rejudge(exc))
+                return Settled.fail(Rejudge(exc, explained=draft is not None))
             if answer is CreateAnswer.AGAIN or draft is None:
                 return Settled.again()
             found.append(draft)
@@ -386,7 +401,8 @@ class Publisher:
                 if step.kind is StepKind.LOST:
                     return await self._lost()
                 if step.kind is StepKind.CONTESTED:
-                    await self._contested(step.foreign)
+                    assert draft is not None
+                    await self._contested(step.foreign, draft)
                 elif step.kind is StepKind.UPLOAD:
                     owed = self.committed_check_owed
                     refused: BadRequestError | None = None
@@ -420,12 +436,17 @@ class Publisher:
         if committed is not None and already_there(committed, self.ours()):
             return self._already(committed, by_other=True)
         raise_if_mixed(self, committed)
+        if on_lost(self.role, self.restarts):
+            # deleted under us (a publisher that found our draft holding its package and
+            # could not use it, or `replace`): judged from the start, as a re-run would be
+            self._event("restarting", "the draft this run was filling is gone: starting again")
+            raise Restart
         raise ConcurrentPublishError(
             "the draft this run was filling was deleted or replaced by another publisher; "
             "nothing of this build was committed. Run again to publish it"
         )
 
-    async def _contested(self, foreign: Sequence[Package]) -> None:
+    async def _contested(self, foreign: Sequence[Package], draft: Release) -> None:
         what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in foreign)
         if on_contested(self.role, self.restarts):
             self._event(
@@ -436,9 +457,19 @@ class Publisher:
             # upload, a commit) fails harmlessly instead of reaching our next draft.
             await self._pause()
             raise Restart
+        left = ""
+        if contaminated(draft, self.ours(), self.accepted) and await self._delete_ours(
+            contested=True
+        ):
+            # our package is in it with another build's: no publisher that keeps these rules
+            # will commit that draft, and left there it would block both builds' re-runs
+            left = (
+                "; the draft held this run's package(s) too, so nobody could commit it: "
+                "it was deleted (the other publisher starts again)"
+            )
         raise ConcurrentPublishError(
             f"another publisher is filling this app's draft with another build ({what}); "
-            "this run backs off and commits nothing. Run again once that publish is done"
+            f"this run backs off and commits nothing{left}. Run again once that publish is done"
         )
 
     async def _upload(self, index: int) -> None:

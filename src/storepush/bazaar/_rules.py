@@ -68,6 +68,7 @@ __all__ = [
     "already_there",
     "commit_differences",
     "committed_check_due",
+    "contaminated",
     "hashes_needed",
     "judge_after_create",
     "judge_commit_answer",
@@ -76,7 +77,9 @@ __all__ = [
     "judge_start",
     "may_go_on_known_draft",
     "on_contested",
+    "on_lost",
     "version_conflicts",
+    "wait_before_using",
 ]
 
 #: A creator or owner deletes a contested draft and starts again at most this many times.
@@ -373,6 +376,42 @@ def may_go_on_known_draft(step: Step) -> bool:
     may go ahead: an upload may; a commit (which must follow a read of exactly our packages),
     and anything else, reads the draft first."""
     return step.kind is StepKind.UPLOAD
+
+
+def wait_before_using(role: Role) -> bool:
+    """Whether a draft found at the start must be watched a moment, and read again, before
+    this run writes anything into it.
+
+    A draft this run cannot prove it made (an empty one it adopts, one holding only packages
+    of this build, one it reuses) may be a live publisher's, whose first upload has not landed
+    yet: writing into it at once (an upload, a commit) could land between that publisher's
+    last check and its commit, and mix two builds in one release. After a pause, the live
+    publisher's package shows (and the draft is then contested), or the draft is still as it
+    was (and the run it came from is most likely gone). Only a draft the journal says this
+    job created goes on at once.
+    """
+    return role is not Role.CREATOR
+
+
+def contaminated(draft: Release, ours: Sequence[Ours], accepted: frozenset[str]) -> bool:
+    """Whether `draft` holds a package of this build beside one of another build that this
+    run did not accept: a draft no publisher keeping these rules will commit (each one's
+    check before its commit refuses a foreign package), so it may be deleted by whoever put
+    a package in it."""
+    mine = {o.sha1 for o in ours if o.sha1 is not None}
+    sha1s = draft.sha1s
+    return bool(sha1s & mine) and bool(sha1s - mine - accepted)
+
+
+def on_lost(role: Role, restarts: int) -> bool:
+    """Whether to start again (True) or stop (False) when the draft this run was filling is
+    gone or replaced and this build is not what was committed.
+
+    The same rule as a contest: a creator or owner starts again (a fresh start is judged like
+    a re-run, so it is as safe as one: it finds the release committed, or refuses, or creates
+    a draft of its own); an adopter or a reuser, whose draft was taken back, backs off.
+    """
+    return on_contested(role, restarts)
 
 
 def on_contested(role: Role, restarts: int) -> bool:

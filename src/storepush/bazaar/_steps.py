@@ -63,9 +63,11 @@ class Rejudge(Exception):
     """Internal: the store refused our create (a draft was there), so the state changed
     since the start's reads: judge it from the start again."""
 
-    def __init__(self, refusal: BadRequestError | None = None) -> None:
+    def __init__(self, refusal: BadRequestError | None = None, *, explained: bool = True) -> None:
         super().__init__()
         self.refusal = refusal
+        #: whether a draft was there when the state was read after the refusal
+        self.explained = explained
 
 
 @dataclass
