@@ -398,6 +398,11 @@ def check_invariants(run: Run) -> list[str]:
                         f"{outcome.build.name}: a mixed release was committed, and it said "
                         f"{type(outcome.result).__name__}, not that it was mixed"
                     )
+    # the re-runs finish what was killed: no draft holding packages stays behind (a draft two
+    # killed builds both filled is the exception: it is refused, naming the remedy)
+    left = [r for r in run.releases if not r.committed and r.packages]
+    if left and sum(o.killed for o in run.outcomes) < 2:
+        problems.append(f"a draft holding {len(left[0].packages)} package(s) is left behind")
     for outcome in run.outcomes:
         if outcome.killed:
             continue

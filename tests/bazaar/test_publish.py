@@ -549,3 +549,104 @@ async def test_a_create_refused_for_no_reason_the_state_shows_is_the_stores_erro
     assert emu.counts(endpoint="upload") == 0
     # per attempt (1 + MAX_RESTARTS): the start's read, and the probe after the refusal
     assert emu.counts(endpoint="last-uncommitted") == 2 * 4
+
+
+# -- a draft found at the start that this run cannot prove it made ---------------------------
+
+
+async def test_a_found_empty_draft_is_watched_before_writing_and_a_live_maker_keeps_it(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    """An empty draft may be a live publisher's whose first upload is on its way: this run
+    waits a moment and reads it again before writing; the other build's package shows, and
+    this run backs off without having sent a byte into that draft."""
+    from storepush import ConcurrentPublishError
+    from storepush.bazaar import Publisher, parse_apks
+
+    ours, theirs = apk_factory(3), apk_factory(2)
+    await client.create_release()  # the other publisher's create
+
+    async def meanwhile() -> None:  # during our pause, its first upload lands
+        (apk,) = parse_apks([theirs])
+        await client.upload_apk(apk)
+
+    publisher = Publisher(client, apks=parse_apks([ours]), pause=meanwhile)
+    with pytest.raises(ConcurrentPublishError, match="backs off"):
+        await publisher.run()
+    assert emu.counts(endpoint="upload") == 1  # theirs only
+    (draft,) = emu.world.apps[TOKEN].releases
+    assert not draft.committed  # theirs, untouched
+    assert len(draft.packages) == 1
+
+
+class _TwinUploadsAfterUs:
+    """The client of a run whose twin (another build) uploads into the same draft just
+    after this run's upload lands."""
+
+    def __init__(self, inner: BazaarClient, build: Path) -> None:
+        self.inner, self.build, self.done = inner, build, False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def upload_apk(self, apk: object, **kwargs: object) -> object:
+        from storepush.bazaar import parse_apks
+
+        answer = await self.inner.upload_apk(apk, **kwargs)  # type: ignore[arg-type]
+        if not self.done:
+            self.done = True
+            (theirs,) = parse_apks([self.build])
+            await self.inner.upload_apk(theirs)
+        return answer
+
+
+async def test_backing_off_from_a_draft_that_holds_our_package_deletes_it(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    """Our package beside another build's: no publisher keeping the rules commits that draft,
+    and left behind it would block both builds' re-runs (found by racing CLI processes)."""
+    from storepush import ConcurrentPublishError
+    from storepush.bazaar import Publisher, parse_apks
+
+    ours, theirs = apk_factory(3), apk_factory(2)
+    await client.create_release()  # an empty draft: adopted
+    racing = _TwinUploadsAfterUs(client, theirs)
+    publisher = Publisher(racing, apks=parse_apks([ours]), pause=_no_pause)  # type: ignore[arg-type]
+    with pytest.raises(ConcurrentPublishError, match="it was deleted"):
+        await publisher.run()
+    assert emu.world.apps[TOKEN].releases == []  # nothing committed, no draft left
+    result = await client.publish([ours])  # and the re-run is not blocked
+    assert result.draft == "created"
+    assert_exactly_once(emu, ours)
+
+
+class _DraftDeletedAfterOurUpload:
+    def __init__(self, inner: BazaarClient) -> None:
+        self.inner, self.done = inner, False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def upload_apk(self, apk: object, **kwargs: object) -> object:
+        answer = await self.inner.upload_apk(apk, **kwargs)  # type: ignore[arg-type]
+        if not self.done:
+            self.done = True
+            await self.inner.delete_release()  # another publisher cleaned it away
+        return answer
+
+
+async def test_a_creator_whose_draft_is_deleted_starts_again_and_publishes(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    from storepush.bazaar import Publisher, parse_apks
+
+    ours = apk_factory(2)
+    racing = _DraftDeletedAfterOurUpload(client)
+    result = await Publisher(racing, apks=parse_apks([ours]), pause=_no_pause).run()  # type: ignore[arg-type]
+    assert not result.already_committed
+    assert emu.counts(endpoint="create") == 2  # the first draft, gone; then ours again
+    assert_exactly_once(emu, ours)
+
+
+async def _no_pause() -> None:
+    return None

@@ -18,6 +18,7 @@ from storepush.bazaar._rules import (
     already_there,
     commit_differences,
     committed_check_due,
+    contaminated,
     hashes_needed,
     judge_after_create,
     judge_commit_answer,
@@ -26,7 +27,9 @@ from storepush.bazaar._rules import (
     judge_start,
     may_go_on_known_draft,
     on_contested,
+    on_lost,
     version_conflicts,
+    wait_before_using,
 )
 
 A, B, C, X = "a" * 40, "b" * 40, "c" * 40, "f" * 40
@@ -242,6 +245,49 @@ def test_which_steps_may_go_on_the_draft_as_last_seen(kind: StepKind, go_on: boo
 )
 def test_who_keeps_a_contested_draft(role: Role, restarts: int, keep: bool) -> None:
     assert on_contested(role, restarts) is keep
+
+
+@pytest.mark.parametrize(
+    ("role", "restarts", "again"),
+    [
+        (Role.CREATOR, 0, True),  # our draft was deleted under us: judged anew, like a re-run
+        (Role.OWNER, 1, True),
+        (Role.OWNER, 3, False),  # bounded
+        (Role.ADOPTER, 0, False),  # the draft was taken back by its maker: back off
+        (Role.REUSER, 0, False),
+    ],
+)
+def test_who_starts_again_when_the_draft_is_gone(role: Role, restarts: int, again: bool) -> None:
+    assert on_lost(role, restarts) is again
+
+
+@pytest.mark.parametrize(
+    ("role", "wait"),
+    [
+        (Role.CREATOR, False),  # the journal says this job made it
+        (Role.OWNER, True),  # only this build's packages, but maybe a twin's (or an overlap)
+        (Role.ADOPTER, True),  # empty: maybe a live publisher's first upload is on its way
+        (Role.REUSER, True),
+    ],
+)
+def test_who_watches_a_found_draft_before_writing(role: Role, wait: bool) -> None:
+    assert wait_before_using(role) is wait
+
+
+CONTAMINATED_TABLE = [
+    # (the draft, what this run accepted) -> no rule-keeping publisher will commit it
+    (rel(), frozenset(), False),
+    (rel(pkg(A, 2)), frozenset(), False),  # only ours
+    (rel(pkg(C, 9)), frozenset(), False),  # only theirs: not ours to delete
+    (rel(pkg(A, 2), pkg(C, 9)), frozenset(), True),  # ours beside theirs
+    (rel(pkg(A, 2), pkg(C, 9)), frozenset({C}), False),  # theirs, accepted (reuse)
+    (rel(pkg(A, 2), pkg(B, 3), pkg(C, 9), pkg(X, 1)), frozenset({C}), True),
+]
+
+
+@pytest.mark.parametrize(("draft", "accepted", "dead"), CONTAMINATED_TABLE)
+def test_contaminated_table(draft: Release, accepted: frozenset[str], dead: bool) -> None:
+    assert contaminated(draft, ours((A, 2, ALL), (B, 3, ALL)), accepted) is dead
 
 
 AFTER_CREATE_TABLE = [
