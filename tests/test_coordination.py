@@ -21,7 +21,7 @@ async def test_one_holder_at_a_time_and_fail_fast(tmp_path: Path) -> None:
     first = await coordinator.acquire("bazaar-abc", if_busy="fail", wait_up_to=0)
     with pytest.raises(BusyError, match="another publish of this app is running") as info:
         await coordinator.acquire("bazaar-abc", if_busy="fail", wait_up_to=10)
-    assert [r.option for r in info.value.remedies] == ["if_busy", "busy_timeout"]
+    assert [r.option for r in info.value.remedies] == ["if_busy"]  # it did not wait
     other = await coordinator.acquire("bazaar-other", if_busy="fail", wait_up_to=0)
     await first.release()
     again = await coordinator.acquire("bazaar-abc", if_busy="fail", wait_up_to=0)
@@ -93,3 +93,20 @@ async def test_no_coordinator_never_waits() -> None:
     lease = await NoCoordinator().acquire("k", if_busy="fail", wait_up_to=0)
     assert not lease.lost
     await lease.release()
+
+
+@pytest.mark.parametrize(
+    ("if_busy", "remedies", "text"),
+    [
+        ("fail", [("if_busy", "wait")], "running (job 7)"),  # it did not wait: waiting is the fix
+        ("wait", [("busy_timeout", None)], "running (job 7) after waiting 30s"),
+    ],
+)
+def test_the_busy_refusal_names_the_remedy_that_applies(
+    if_busy: str, remedies: list[tuple[str, str | None]], text: str
+) -> None:
+    from storepush._coordination import busy_error
+
+    error = busy_error("job 7", 30.0, if_busy)  # type: ignore[arg-type]
+    assert text in str(error)
+    assert [(r.option, r.value) for r in error.remedies] == remedies

@@ -109,11 +109,13 @@ class NoCoordinator:
 
 def busy_error(holder: str, waited: float, if_busy: IfBusy) -> BusyError:
     """The refusal of a second publisher: who holds the app, and how long we waited."""
-    how = "" if if_busy == "fail" else f" after waiting {waited:.0f}s"
-    return BusyError(f"another publish of this app is running ({holder}){how}").with_remedies(
-        ("if_busy", "wait", "wait for it"),
-        ("busy_timeout", None, "wait longer"),
-    )
+    if if_busy == "fail":  # it did not wait: waiting at all is the remedy
+        return BusyError(f"another publish of this app is running ({holder})").with_remedies(
+            ("if_busy", "wait", "wait for it"),
+        )
+    return BusyError(
+        f"another publish of this app is running ({holder}) after waiting {waited:.0f}s"
+    ).with_remedies(("busy_timeout", None, "wait longer"))
 
 
 def default_lock_dir() -> Path:

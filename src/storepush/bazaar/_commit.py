@@ -100,9 +100,11 @@ def raise_if_mixed(self: Publisher, committed: Release | None) -> None:
     what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in others)
     raise ConcurrentPublishError(
         f"the committed release holds this build's packages together with another build's "
-        f"({what}): another publisher uploaded into the same draft between the last check "
-        "and the commit, which the store's API cannot prevent. A committed release cannot "
-        "be changed through the API: check it in the console"
+        f"({what}): another publisher's upload reached the draft in the instant between the "
+        "last check of it and the commit (the store's commit cannot be made conditional, so "
+        "this is reported, not prevented). A committed release cannot be changed through the "
+        "API: check it in the Pishkhan console; the next publish of either build needs "
+        "version codes above the ones committed"
     )
 
 
