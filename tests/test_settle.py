@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from storepush import BadRequestError, OutcomeUnknownError, WorkflowError
-from storepush._settle import Ambiguous, Settled, settle
+from storepush import BadRequestError, OutcomeUnknownError, RetryConfig, WorkflowError
+from storepush._settle import MAX_SETTLE, Ambiguous, Settled, settle, settle_bound
 
 UNKNOWN = OutcomeUnknownError("lost", method="POST", url="u", status=503)
 REFUSED = BadRequestError("no", status=400, method="POST", url="u", server_message="no")
@@ -70,3 +72,25 @@ async def test_settle_is_bounded_and_says_what_it_got() -> None:
             what="create",
             bound=3,
         )
+
+
+@pytest.mark.parametrize(
+    ("api", "bound"),
+    [
+        (object(), MAX_SETTLE),  # a test double without a session
+        (SimpleNamespace(session=SimpleNamespace(retry=RetryConfig(max_attempts=2))), MAX_SETTLE),
+        (SimpleNamespace(session=SimpleNamespace(retry=RetryConfig(max_attempts=16))), 16),
+    ],
+)
+def test_an_ambiguous_write_is_tried_as_often_as_the_session_allows(
+    api: object, bound: int
+) -> None:
+    assert settle_bound(api) == bound
+
+
+async def test_the_clients_pass_their_sessions_attempts_to_the_workflows() -> None:
+    from storepush import BazaarClient, BlueMindClient, Session
+
+    async with Session(retry=RetryConfig(max_attempts=16)) as session:
+        assert settle_bound(BazaarClient("t" * 20, session=session)) == 16
+        assert settle_bound(BlueMindClient("k" * 20, session=session)) == 16

@@ -18,12 +18,22 @@ from typing import Generic, TypeVar
 from ._errors import BadRequestError, OutcomeUnknownError, StorePushError, WorkflowError
 from ._scrub import get_logger
 
-__all__ = ["MAX_SETTLE", "Ambiguous", "Settled", "settle"]
+__all__ = ["MAX_SETTLE", "Ambiguous", "Settled", "settle", "settle_bound"]
 
 log = get_logger("storepush.settle")
 
 #: How many times one write is tried before a workflow gives up on it.
 MAX_SETTLE = 6
+
+
+def settle_bound(api: object) -> int:
+    """How many times a workflow tries one write whose answer was ambiguous: as many as the
+    session's `RetryConfig.max_attempts` allows for any other call, never fewer than
+    `MAX_SETTLE` (a client without a session, such as a test double, gets `MAX_SETTLE`)."""
+    retry = getattr(getattr(api, "session", None), "retry", None)
+    attempts = getattr(retry, "max_attempts", None)
+    return max(MAX_SETTLE, attempts) if isinstance(attempts, int) else MAX_SETTLE
+
 
 T = TypeVar("T")
 S = TypeVar("S")

@@ -56,7 +56,12 @@ async def upload_bundle(self: Publisher, bundle: LocalBundle) -> None:
             return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
 
         status = await settle(
-            act, probe, judge, what="upload the app bundle", on_settle=self._settled
+            act,
+            probe,
+            judge,
+            what="upload the app bundle",
+            on_settle=self._settled,
+            bound=self.settle_bound,
         )
         file.sha1 = (status.sha1 or "").lower() or file.sha1
     if status.state in (None, "U"):
@@ -76,6 +81,7 @@ async def upload_bundle(self: Publisher, bundle: LocalBundle) -> None:
             judge_bin,
             what="upload the bundle's .bin",
             on_settle=self._settled,
+            bound=self.settle_bound,
         )
     self._event("processing", "waiting for the store to process the bundle")
 

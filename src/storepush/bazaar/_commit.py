@@ -54,7 +54,14 @@ async def commit(self: Publisher) -> PublishResult:
                 return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
         return Settled.fail(Recheck())
 
-    release = await settle(act, probe, judge, what="commit the release", on_settle=self._settled)
+    release = await settle(
+        act,
+        probe,
+        judge,
+        what="commit the release",
+        on_settle=self._settled,
+        bound=self.settle_bound,
+    )
     if not judge_commit_answer(release, ours, self.accepted):
         committed = await self.api.last_committed()
         if committed is None or not is_ours(self, committed):

@@ -24,7 +24,7 @@ from .._errors import (
 )
 from .._events import Event, OnEvent, Phase
 from .._scrub import get_logger
-from .._settle import Ambiguous, Settled, settle
+from .._settle import Ambiguous, Settled, settle, settle_bound
 from .._stats import track_calls
 from .._uploads import ProgressCallback, ProgressTracker
 from ._bundle import upload_bundle
@@ -100,6 +100,7 @@ class Publisher:
         if bool(apks) == (bundle is not None):
             raise ValueError("give APKs or a bundle")
         self.api = api
+        self.settle_bound = settle_bound(api)
         self.apks = list(apks)
         self.bundle = bundle
         self.fields = fields or CommitFields()
@@ -315,7 +316,12 @@ class Publisher:
             return Settled.ok((draft, Role.ADOPTER))
 
         draft, role = await settle(
-            act, probe, judge, what="create the release", on_settle=self._settled
+            act,
+            probe,
+            judge,
+            what="create the release",
+            on_settle=self._settled,
+            bound=self.settle_bound,
         )
         self.role, self.draft_id, self.created_here = role, draft.creation_date, True
         self.known_draft = draft
@@ -357,7 +363,7 @@ class Publisher:
         def judge(draft: Release | None, exc: Ambiguous) -> Settled[None]:
             return Settled.ok(None) if draft is None else Settled.again()
 
-        await settle(act, probe, judge, what=what, on_settle=self._settled)
+        await settle(act, probe, judge, what=what, on_settle=self._settled, bound=self.settle_bound)
 
     async def _delete_ours(self, *, contested: bool = False) -> bool:
         """Delete the draft this run works in, if it still is that draft (and, unless it is
@@ -503,7 +509,12 @@ class Publisher:
             return Settled.again()
 
         package = await settle(
-            act, probe, judge, what=f"upload {apk.path.name}", on_settle=self._settled
+            act,
+            probe,
+            judge,
+            what=f"upload {apk.path.name}",
+            on_settle=self._settled,
+            bound=self.settle_bound,
         )
         file.sha1 = package.sha1
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from .._errors import BadRequestError, ValidationError, VersionExistsError, WorkflowError
 from .._files import file_sha1
 from .._scrub import get_logger
-from .._settle import Ambiguous, Settled, settle
+from .._settle import Ambiguous, Settled, settle, settle_bound
 from .._stats import track_calls
 from .._uploads import ProgressCallback
 from ._calls import VersionUpload
@@ -104,6 +104,7 @@ class VersionPlan:
 class _Run:
     def __init__(self, api: MarketplaceAPI, fields: VersionFields, package: PackageFile) -> None:
         self.api = api
+        self.settle_bound = settle_bound(api)
         self.fields = fields
         self.package = package
         self.sha1: str | None = None
@@ -138,6 +139,7 @@ class _Run:
             judge,
             what=f"create the plugin {spec.name!r}",
             on_settle=self.settled,
+            bound=self.settle_bound,
         )
         if plugin is None:
             raise WorkflowError(f"the plugin {spec.name!r} was created but is not listed")
@@ -169,7 +171,12 @@ class _Run:
             return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
 
         return await settle(
-            act, probe, judge, what=f"add version {self.fields.version}", on_settle=self.settled
+            act,
+            probe,
+            judge,
+            what=f"add version {self.fields.version}",
+            on_settle=self.settled,
+            bound=self.settle_bound,
         )
 
     def refusal(self) -> VersionExistsError:
