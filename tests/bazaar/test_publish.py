@@ -600,24 +600,48 @@ class _TwinUploadsAfterUs:
         return answer
 
 
-async def test_backing_off_from_a_draft_that_holds_our_package_deletes_it(
+async def test_a_draft_holding_our_package_beside_anothers_is_deleted_and_started_over(
     client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
 ) -> None:
     """Our package beside another build's: no publisher keeping the rules commits that draft,
-    and left behind it would block both builds' re-runs (found by racing CLI processes)."""
-    from storepush import ConcurrentPublishError
+    and left behind it would block both builds' re-runs (found by racing CLI processes); even
+    an adopter deletes it, and starts again (two adopters of one orphaned draft would
+    otherwise both give up)."""
     from storepush.bazaar import Publisher, parse_apks
 
     ours, theirs = apk_factory(3), apk_factory(2)
     await client.create_release()  # an empty draft: adopted
     racing = _TwinUploadsAfterUs(client, theirs)
+    events: list[str] = []
+    publisher = Publisher(
+        racing,  # type: ignore[arg-type]
+        apks=parse_apks([ours]),
+        pause=_no_pause,
+        on_event=lambda e: events.append(e.message),
+    )
+    result = await publisher.run()
+    assert not result.already_committed
+    assert_exactly_once(emu, ours)  # ours alone: the mixed draft went
+    assert any("deleting it and starting again" in m for m in events)
+    assert sum("starting again" in m for m in events) == 1  # one line per restart
+
+
+async def test_out_of_restarts_a_run_backs_off_and_deletes_a_draft_holding_its_package(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    from storepush import ConcurrentPublishError
+    from storepush.bazaar import Publisher, parse_apks
+
+    ours, theirs = apk_factory(3), apk_factory(2)
+    await client.create_release()
+    racing = _TwinUploadsAfterUs(client, theirs)
     publisher = Publisher(racing, apks=parse_apks([ours]), pause=_no_pause)  # type: ignore[arg-type]
-    with pytest.raises(ConcurrentPublishError, match="it was deleted"):
+    publisher.restarts = 3  # as if it had started over as often as it may
+    with pytest.raises(ConcurrentPublishError, match="nobody could commit it: deleted"):
         await publisher.run()
     assert emu.world.apps[TOKEN].releases == []  # nothing committed, no draft left
     result = await client.publish([ours])  # and the re-run is not blocked
     assert result.draft == "created"
-    assert_exactly_once(emu, ours)
 
 
 class _DraftDeletedAfterOurUpload:
@@ -650,3 +674,52 @@ async def test_a_creator_whose_draft_is_deleted_starts_again_and_publishes(
 
 async def _no_pause() -> None:
     return None
+
+
+async def test_a_watched_draft_committed_by_its_maker_is_reported_as_such(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    """Not "deleted or replaced": the other publisher committed the draft this run found."""
+    from storepush import ConcurrentPublishError
+    from storepush.bazaar import CommitFields, Publisher, parse_apks
+
+    ours, theirs = apk_factory(3), apk_factory(2)
+    await client.create_release()
+
+    async def meanwhile() -> None:
+        (apk,) = parse_apks([theirs])
+        await client.upload_apk(apk)
+        await client.commit(CommitFields())
+
+    publisher = Publisher(client, apks=parse_apks([ours]), pause=meanwhile)
+    with pytest.raises(ConcurrentPublishError, match="committed the draft this run was using"):
+        await publisher.run()
+    assert emu.counts(endpoint="upload") == 1
+    assert_exactly_once(emu, theirs)
+
+
+async def test_another_build_sharing_a_file_committed_meanwhile_is_not_called_mixed(
+    client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
+) -> None:
+    """Two builds share one APK (one ABI unchanged). The other build's draft holds only the
+    shared file, so it looks like ours; while this run watches it, the other commits its own
+    build. The release is not mixed (nothing of this run is in it), and the message says so."""
+    from storepush import ConcurrentPublishError
+    from storepush.bazaar import CommitFields, Publisher, parse_apks
+
+    shared, theirs, mine = apk_factory(2), apk_factory(3), apk_factory(4)
+    await client.create_release()
+    (first,) = parse_apks([shared])
+    await client.upload_apk(first)  # the other build's first file, also ours
+
+    async def meanwhile() -> None:
+        (apk,) = parse_apks([theirs])
+        await client.upload_apk(apk)
+        await client.commit(CommitFields())
+
+    publisher = Publisher(client, apks=parse_apks([shared, mine]), pause=meanwhile)
+    with pytest.raises(ConcurrentPublishError, match="committed its build meanwhile") as caught:
+        await publisher.run()
+    assert "nothing this run sent is in it" in str(caught.value)
+    assert emu.counts(endpoint="upload") == 2  # the other build's two, none of ours
+    assert_exactly_once(emu, shared, theirs)

@@ -250,6 +250,20 @@ def test_who_keeps_a_contested_draft(role: Role, restarts: int, keep: bool) -> N
 @pytest.mark.parametrize(
     ("role", "restarts", "again"),
     [
+        (Role.ADOPTER, 0, True),  # its own package is in it: dead for everyone, start again
+        (Role.REUSER, 1, True),
+        (Role.ADOPTER, 3, False),  # bounded: back off (deleting it)
+    ],
+)
+def test_a_draft_holding_our_package_beside_anothers_is_started_over(
+    role: Role, restarts: int, again: bool
+) -> None:
+    assert on_contested(role, restarts, contaminated=True) is again
+
+
+@pytest.mark.parametrize(
+    ("role", "restarts", "again"),
+    [
         (Role.CREATOR, 0, True),  # our draft was deleted under us: judged anew, like a re-run
         (Role.OWNER, 1, True),
         (Role.OWNER, 3, False),  # bounded

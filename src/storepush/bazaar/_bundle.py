@@ -41,6 +41,7 @@ async def upload_bundle(self: Publisher, bundle: LocalBundle) -> None:
         )
 
         async def act() -> Bundle:
+            self.sent.add(0)
             answer, warnings = await api.upload_aab(bundle, progress=self._tracked())
             self.warnings.extend(warnings)
             return answer

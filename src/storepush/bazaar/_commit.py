@@ -65,7 +65,7 @@ async def commit(self: Publisher) -> PublishResult:
     if not judge_commit_answer(release, ours, self.accepted):
         committed = await self.api.last_committed()
         if committed is None or not is_ours(self, committed):
-            raise_if_mixed(self, committed)
+            raise_if_mixed(self, committed, we_committed=True)
             got = ", ".join(sorted(release.sha1s)) or "no package"
             if release.sha1s and not release.sha1s & {f.sha1 for f in self.files}:
                 raise ConcurrentPublishError(
@@ -84,7 +84,9 @@ async def commit(self: Publisher) -> PublishResult:
     return self._result(release)
 
 
-def raise_if_mixed(self: Publisher, committed: Release | None) -> None:
+def raise_if_mixed(
+    self: Publisher, committed: Release | None, *, we_committed: bool = False
+) -> None:
     """Raise if `committed` holds some of this build's packages among another build's.
 
     The store's API cannot prevent it: a package uploaded into a draft between a
@@ -105,6 +107,17 @@ def raise_if_mixed(self: Publisher, committed: Release | None) -> None:
             "check it in the console, then publish the next build"
         )
     what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in others)
+    shared = ours & committed.sha1s
+    sent = {self.files[i].sha1 for i in self.sent}
+    if not we_committed and None not in sent and not shared & sent:
+        # none of the shared files came from this run: it is the other build's own release,
+        # which shares files (the same SHA-1) with this one
+        raise ConcurrentPublishError(
+            f"another publisher committed its build meanwhile ({what}, and {len(shared)} "
+            "file(s) that this build has too, the same SHA-1); nothing this run sent is in "
+            "it, and this build was not committed. Publishing it needs version codes above "
+            "the committed ones"
+        )
     raise ConcurrentPublishError(
         f"the committed release holds this build's packages together with another build's "
         f"({what}): another publisher's upload reached the draft in the instant between the "

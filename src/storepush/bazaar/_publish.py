@@ -129,6 +129,8 @@ class Publisher:
         #: or the start's read of a draft it resumes (see `may_go_on_known_draft`).
         self.known_draft: Release | None = None
         self.restarts = 0
+        #: the files this run has sent (or began to send) into a draft, by index
+        self.sent: set[int] = set()
         self.reconciled = 0
         self.upload_attempts = 0
         self.bytes_sent = 0
@@ -283,7 +285,8 @@ class Publisher:
                         "another publisher keeps changing this app's draft; stopped after "
                         f"{self.restarts} attempts, nothing of this build was committed"
                     ) from None
-                self._event("restarting", "starting again: the draft changed under this run")
+                if isinstance(again, Rejudge):  # (a Restart said why when it was raised)
+                    self._event("restarting", "starting again: a draft came or went meanwhile")
             except StorePushError as exc:
                 await self._clean_up_after(exc)
                 raise
@@ -447,16 +450,30 @@ class Publisher:
             # could not use it, or `replace`): judged from the start, as a re-run would be
             self._event("restarting", "the draft this run was filling is gone: starting again")
             raise Restart
+        if (
+            committed is not None
+            and self.draft_id is not None
+            and same_draft(committed, self.draft_id)
+        ):
+            what = ", ".join(f"version {p.version_code}" for p in committed.packages)
+            raise ConcurrentPublishError(
+                f"another publisher committed the draft this run was using, with its own "
+                f"build ({what or 'no package'}); nothing of this build was committed. Run "
+                "again to publish it (it is refused if its version codes are not above those)"
+            )
         raise ConcurrentPublishError(
-            "the draft this run was filling was deleted or replaced by another publisher; "
+            "the draft this run was using was deleted or replaced by another publisher; "
             "nothing of this build was committed. Run again to publish it"
         )
 
     async def _contested(self, foreign: Sequence[Package], draft: Release) -> None:
         what = ", ".join(f"version {p.version_code} (sha1 {p.sha1[:12]}…)" for p in foreign)
-        if on_contested(self.role, self.restarts):
+        dead = contaminated(draft, self.ours(), self.accepted)
+        if on_contested(self.role, self.restarts, contaminated=dead):
             self._event(
-                "restarting", f"another build's package ({what}) is in our draft: starting again"
+                "restarting",
+                f"another build's package ({what}) is in the draft beside this run's: "
+                "deleting it and starting again",
             )
             await self._delete_ours(contested=True)
             # While there is no draft, whatever the other publisher has already sent (an
@@ -464,15 +481,10 @@ class Publisher:
             await self._pause()
             raise Restart
         left = ""
-        if contaminated(draft, self.ours(), self.accepted) and await self._delete_ours(
-            contested=True
-        ):
+        if dead and await self._delete_ours(contested=True):
             # our package is in it with another build's: no publisher that keeps these rules
             # will commit that draft, and left there it would block both builds' re-runs
-            left = (
-                "; the draft held this run's package(s) too, so nobody could commit it: "
-                "it was deleted (the other publisher starts again)"
-            )
+            left = "; the draft held this run's package(s) too, so nobody could commit it: deleted"
         raise ConcurrentPublishError(
             f"another publisher is filling this app's draft with another build ({what}); "
             f"this run backs off and commits nothing{left}. Run again once that publish is done"
@@ -489,6 +501,7 @@ class Publisher:
         )
 
         async def act() -> Package:
+            self.sent.add(index)
             return await self.api.upload_apk(apk, progress=self._tracked())
 
         async def probe() -> Release | None:

@@ -414,13 +414,17 @@ def on_lost(role: Role, restarts: int) -> bool:
     return on_contested(role, restarts)
 
 
-def on_contested(role: Role, restarts: int) -> bool:
+def on_contested(role: Role, restarts: int, *, contaminated: bool = False) -> bool:
     """Whether to delete a contested draft and start again (True), or back off (False).
 
     The creator of a draft, or the owner of one that held only our packages, keeps it; an
-    adopter or a reuser backs off. Restarts are bounded.
+    adopter or a reuser backs off, unless its own package is in the draft (`contaminated`):
+    that draft is dead for everyone, so it is deleted and this run starts again like its
+    maker does (two adopters of one orphaned draft would otherwise both give up). Restarts
+    are bounded.
     """
-    return role in (Role.CREATOR, Role.OWNER) and restarts < MAX_RESTARTS
+    keeps = role in (Role.CREATOR, Role.OWNER) or contaminated
+    return keeps and restarts < MAX_RESTARTS
 
 
 def judge_commit_answer(
