@@ -276,6 +276,20 @@ def test_who_starts_again_when_the_draft_is_gone(role: Role, restarts: int, agai
 
 
 @pytest.mark.parametrize(
+    ("role", "restarts", "again"),
+    [
+        (Role.ADOPTER, 0, True),  # our upload landed in the draft that replaced ours
+        (Role.REUSER, 2, True),
+        (Role.ADOPTER, 3, False),  # bounded
+    ],
+)
+def test_an_upload_of_ours_in_the_replacing_draft_is_judged_from_the_start(
+    role: Role, restarts: int, again: bool
+) -> None:
+    assert on_lost(role, restarts, entangled=True) is again
+
+
+@pytest.mark.parametrize(
     ("role", "wait"),
     [
         (Role.CREATOR, False),  # the journal says this job made it
@@ -394,3 +408,19 @@ def test_committed_check_due_table(
     owed: bool, step: StepKind, refused: bool, completes: bool, due: bool
 ) -> None:
     assert committed_check_due(owed, step, refused=refused, completes=completes) is due
+
+
+def test_a_refused_draft_names_only_the_packages_that_are_not_ours() -> None:
+    start = judge_start(
+        draft=rel(pkg(A, 2), pkg(C, 9)),
+        committed=None,
+        published=None,
+        ours=ours((A, 2, ALL), (B, 3, ALL)),
+        policy="fail",
+    )
+    assert start.kind is StartKind.REFUSE
+    text = str(start.error)
+    assert "version 9" in text
+    assert "version 2" not in text
+    assert "(and 1 file(s) of this build)" in text
+    assert "run again once it is done" in text

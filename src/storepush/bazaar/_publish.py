@@ -408,7 +408,7 @@ class Publisher:
                 )
             try:
                 if step.kind is StepKind.LOST:
-                    return await self._lost()
+                    return await self._lost(draft)
                 if step.kind is StepKind.CONTESTED:
                     assert draft is not None
                     await self._contested(step.foreign, draft)
@@ -439,13 +439,17 @@ class Publisher:
                 continue
         raise WorkflowError(f"the draft did not settle after {MAX_STEPS} rounds")
 
-    async def _lost(self) -> PublishResult:
+    async def _lost(self, draft: Release | None) -> PublishResult:
+        """The draft this run used is gone (or replaced by `draft`): was this build committed
+        meanwhile, or is it to start again, or to stop?"""
         committed = await self.api.last_committed()
         await self._know(committed.packages if committed else [])
         if committed is not None and already_there(committed, self.ours()):
             return self._already(committed, by_other=True)
         raise_if_mixed(self, committed)
-        if on_lost(self.role, self.restarts):
+        mine = {f.sha1 for f in self.files if f.sha1 is not None}
+        entangled = draft is not None and bool(draft.sha1s & mine)
+        if on_lost(self.role, self.restarts, entangled=entangled):
             # deleted under us (a publisher that found our draft holding its package and
             # could not use it, or `replace`): judged from the start, as a re-run would be
             self._event("restarting", "the draft this run was filling is gone: starting again")
@@ -462,8 +466,8 @@ class Publisher:
                 "again to publish it (it is refused if its version codes are not above those)"
             )
         raise ConcurrentPublishError(
-            "the draft this run was using was deleted or replaced by another publisher; "
-            "nothing of this build was committed. Run again to publish it"
+            "the draft this run was using is gone (committed or deleted by another "
+            "publisher); nothing of this build was committed. Run again to publish it"
         )
 
     async def _contested(self, foreign: Sequence[Package], draft: Release) -> None:

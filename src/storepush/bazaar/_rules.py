@@ -258,10 +258,14 @@ def judge_start(
     if policy == "reuse":
         return Start(StartKind.USE, draft, Role.REUSER, accepted=foreign)
     created = f", created {draft.creation_date}" if draft.creation_date else ""
+    theirs = Release(packages=[p for p in draft.packages if p.sha1 in foreign])
+    shared = len(draft.packages) - len(theirs.packages)
+    also = f" (and {shared} file(s) of this build)" if shared else ""
     error = DraftExistsError(
-        f"the app already has an uncommitted release{created} holding {_describe(draft)}, "
-        "which are not this build's packages (another publish may be running, or an earlier "
-        "one of another build stopped before its commit)"
+        f"the app already has an uncommitted release{created} holding {_describe(theirs)}"
+        f"{also}, which are not this build's packages: another publish may be running (then "
+        "run again once it is done), or an earlier one of another build stopped before its "
+        "commit"
     ).with_remedies(
         ("if_draft_exists", "reuse", "add this build to it"),
         ("if_draft_exists", "replace", "delete it first"),
@@ -403,15 +407,18 @@ def contaminated(draft: Release, ours: Sequence[Ours], accepted: frozenset[str])
     return bool(sha1s & mine) and bool(sha1s - mine - accepted)
 
 
-def on_lost(role: Role, restarts: int) -> bool:
+def on_lost(role: Role, restarts: int, *, entangled: bool = False) -> bool:
     """Whether to start again (True) or stop (False) when the draft this run was filling is
     gone or replaced and this build is not what was committed.
 
     The same rule as a contest: a creator or owner starts again (a fresh start is judged like
     a re-run, so it is as safe as one: it finds the release committed, or refuses, or creates
-    a draft of its own); an adopter or a reuser, whose draft was taken back, backs off.
+    a draft of its own); an adopter or a reuser, whose draft was taken back, backs off, unless
+    the draft there now holds a package of this build (`entangled`: an upload of ours landed
+    in the draft that replaced ours), which only a fresh start can judge (resume it, or delete
+    it), and which left alone would block the next run. Bounded like every restart.
     """
-    return on_contested(role, restarts)
+    return on_contested(role, restarts, contaminated=entangled)
 
 
 def on_contested(role: Role, restarts: int, *, contaminated: bool = False) -> bool:
