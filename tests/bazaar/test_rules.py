@@ -422,5 +422,6 @@ def test_a_refused_draft_names_only_the_packages_that_are_not_ours() -> None:
     text = str(start.error)
     assert "version 9" in text
     assert "version 2" not in text
-    assert "(and 1 file(s) of this build)" in text
+    assert "(it also holds 1 file(s) of this build)" in text
+    assert "created 2026-12-01 08:00:00, store time" in text
     assert "run again once it is done" in text

@@ -257,15 +257,15 @@ def judge_start(
         return Start(StartKind.USE, draft, Role.OWNER)
     if policy == "reuse":
         return Start(StartKind.USE, draft, Role.REUSER, accepted=foreign)
-    created = f", created {draft.creation_date}" if draft.creation_date else ""
+    when = draft.creation_date
+    created = f" (created {when.isoformat(' ', 'seconds')}, store time)" if when else ""
     theirs = Release(packages=[p for p in draft.packages if p.sha1 in foreign])
     shared = len(draft.packages) - len(theirs.packages)
-    also = f" (and {shared} file(s) of this build)" if shared else ""
+    also = f" (it also holds {shared} file(s) of this build)" if shared else ""
     error = DraftExistsError(
-        f"the app already has an uncommitted release{created} holding {_describe(theirs)}"
-        f"{also}, which are not this build's packages: another publish may be running (then "
-        "run again once it is done), or an earlier one of another build stopped before its "
-        "commit"
+        f"the app already has an uncommitted release{created} holding another build's "
+        f"package(s): {_describe(theirs)}{also}. Another publish may be running (then run "
+        "again once it is done), or an earlier one of another build stopped before its commit"
     ).with_remedies(
         ("if_draft_exists", "reuse", "add this build to it"),
         ("if_draft_exists", "replace", "delete it first"),
