@@ -179,6 +179,39 @@ def test_two_hosts_two_rebuilds_of_one_version_code(
     assert drafts == []
 
 
+@pytest.mark.parametrize("offset", [0.0, 0.2])
+def test_an_orphaned_empty_draft_and_two_builds_racing_for_it(
+    store: EmulatorProcess, hosts: Callable[[str], Path], apk: Callable[..., Path], offset: float
+) -> None:
+    """A job killed right after its create left an empty draft; two other hosts, with two
+    builds, find it at once. Each watches it before writing; whatever they then see of each
+    other, the app ends with one release of one build and no draft, and each run exits with
+    success or a named refusal (found by a hostile sweep: both used to give up, or mix)."""
+    response = requests.post(
+        store.url + "/v1/apps/releases/",
+        headers={"CAFEBAZAAR-PISHKHAN-API-SECRET": TOKEN},
+        timeout=5,
+    )
+    assert response.status_code == 201, response.text
+    older, newer = apk(3, seed=1), apk(4, seed=2)
+    first = Publisher(store, hosts("a"), str(older))
+    time.sleep(offset)
+    second = Publisher(store, hosts("b"), str(newer))
+    outcomes = [first.result(), second.result()]
+    assert 0 in [code for code, _, _ in outcomes], outcomes
+    for code, document, _ in outcomes:
+        assert code in (0, 1), outcomes
+        if code == 1:
+            assert document["error"]["type"] in REFUSALS, document
+    committed, drafts = store.releases()
+    assert drafts == []
+    # one release per build that said it published, each exactly that build
+    published = [
+        {sha1(f)} for f, (code, _, _) in zip((older, newer), outcomes, strict=True) if code == 0
+    ]
+    assert sorted(map(sorted, committed)) == sorted(map(sorted, published))
+
+
 def test_same_host_second_job_waits_then_finds_it_committed(
     store: EmulatorProcess, hosts: Callable[[str], Path], apk: Callable[..., Path]
 ) -> None:
