@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -579,25 +579,33 @@ async def test_a_found_empty_draft_is_watched_before_writing_and_a_live_maker_ke
     assert len(draft.packages) == 1
 
 
-class _TwinUploadsAfterUs:
-    """The client of a run whose twin (another build) uploads into the same draft just
-    after this run's upload lands."""
+class _AfterOurFirstUpload:
+    """The client of a run where, just after its first upload lands, another publisher does
+    `then` (with the plain client)."""
 
-    def __init__(self, inner: BazaarClient, build: Path) -> None:
-        self.inner, self.build, self.done = inner, build, False
+    def __init__(self, inner: BazaarClient, then: Callable[[], Awaitable[object]]) -> None:
+        self.inner, self.then, self.done = inner, then, False
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
     async def upload_apk(self, apk: object, **kwargs: object) -> object:
-        from storepush.bazaar import parse_apks
-
         answer = await self.inner.upload_apk(apk, **kwargs)  # type: ignore[arg-type]
         if not self.done:
             self.done = True
-            (theirs,) = parse_apks([self.build])
-            await self.inner.upload_apk(theirs)
+            await self.then()
         return answer
+
+
+def _twin_uploads(client: BazaarClient, build: Path) -> _AfterOurFirstUpload:
+    """Another build's publisher uploads `build` into the same draft, after our upload."""
+    from storepush.bazaar import parse_apks
+
+    async def upload() -> object:
+        (theirs,) = parse_apks([build])
+        return await client.upload_apk(theirs)
+
+    return _AfterOurFirstUpload(client, upload)
 
 
 async def test_a_draft_holding_our_package_beside_anothers_is_deleted_and_started_over(
@@ -611,7 +619,7 @@ async def test_a_draft_holding_our_package_beside_anothers_is_deleted_and_starte
 
     ours, theirs = apk_factory(3), apk_factory(2)
     await client.create_release()  # an empty draft: adopted
-    racing = _TwinUploadsAfterUs(client, theirs)
+    racing = _twin_uploads(client, theirs)
     events: list[str] = []
     publisher = Publisher(
         racing,  # type: ignore[arg-type]
@@ -634,7 +642,7 @@ async def test_out_of_restarts_a_run_backs_off_and_deletes_a_draft_holding_its_p
 
     ours, theirs = apk_factory(3), apk_factory(2)
     await client.create_release()
-    racing = _TwinUploadsAfterUs(client, theirs)
+    racing = _twin_uploads(client, theirs)
     publisher = Publisher(racing, apks=parse_apks([ours]), pause=_no_pause)  # type: ignore[arg-type]
     publisher.restarts = 3  # as if it had started over as often as it may
     with pytest.raises(ConcurrentPublishError, match="nobody could commit it: deleted"):
@@ -644,28 +652,13 @@ async def test_out_of_restarts_a_run_backs_off_and_deletes_a_draft_holding_its_p
     assert result.draft == "created"
 
 
-class _DraftDeletedAfterOurUpload:
-    def __init__(self, inner: BazaarClient) -> None:
-        self.inner, self.done = inner, False
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
-
-    async def upload_apk(self, apk: object, **kwargs: object) -> object:
-        answer = await self.inner.upload_apk(apk, **kwargs)  # type: ignore[arg-type]
-        if not self.done:
-            self.done = True
-            await self.inner.delete_release()  # another publisher cleaned it away
-        return answer
-
-
 async def test_a_creator_whose_draft_is_deleted_starts_again_and_publishes(
     client: BazaarClient, emu: Emulator, apk_factory: ApkFactory
 ) -> None:
     from storepush.bazaar import Publisher, parse_apks
 
     ours = apk_factory(2)
-    racing = _DraftDeletedAfterOurUpload(client)
+    racing = _AfterOurFirstUpload(client, client.delete_release)  # another cleaned it away
     result = await Publisher(racing, apks=parse_apks([ours]), pause=_no_pause).run()  # type: ignore[arg-type]
     assert not result.already_committed
     assert emu.counts(endpoint="create") == 2  # the first draft, gone; then ours again

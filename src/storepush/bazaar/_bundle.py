@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._errors import BadRequestError
-from .._settle import Ambiguous, Settled, settle
+from .._settle import Ambiguous, Settled
 from ._models import Bundle
 from ._preflight import LocalBundle
 from ._rules import same_draft
@@ -56,14 +56,7 @@ async def upload_bundle(self: Publisher, bundle: LocalBundle) -> None:
                 return Settled.ok(found)
             return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
 
-        status = await settle(
-            act,
-            probe,
-            judge,
-            what="upload the app bundle",
-            on_settle=self._settled,
-            bound=self.settle_bound,
-        )
+        status = await self._settle(act, probe, judge, what="upload the app bundle")
         file.sha1 = (status.sha1 or "").lower() or file.sha1
     if status.state in (None, "U"):
         self._event("uploading", f"uploading the signer's file {bundle.signer.name}")
@@ -76,14 +69,7 @@ async def upload_bundle(self: Publisher, bundle: LocalBundle) -> None:
                 return Settled.ok(found)
             return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
 
-        await settle(
-            send_bin,
-            api.bundle_status,
-            judge_bin,
-            what="upload the bundle's .bin",
-            on_settle=self._settled,
-            bound=self.settle_bound,
-        )
+        await self._settle(send_bin, api.bundle_status, judge_bin, what="upload the bundle's .bin")
     self._event("processing", "waiting for the store to process the bundle")
 
     def next_check(seconds: float) -> None:

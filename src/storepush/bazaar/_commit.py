@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._errors import BadRequestError, ConcurrentPublishError, IntegrityError
-from .._settle import Ambiguous, Settled, settle
+from .._settle import Ambiguous, Settled
 from ._models import Release
 from ._results import PublishResult
 from ._rules import StepKind, judge_commit_answer, judge_draft, same_draft
@@ -54,14 +54,7 @@ async def commit(self: Publisher) -> PublishResult:
                 return Settled.fail(exc) if isinstance(exc, BadRequestError) else Settled.again()
         return Settled.fail(Recheck())
 
-    release = await settle(
-        act,
-        probe,
-        judge,
-        what="commit the release",
-        on_settle=self._settled,
-        bound=self.settle_bound,
-    )
+    release = await self._settle(act, probe, judge, what="commit the release")
     if not judge_commit_answer(release, ours, self.accepted):
         committed = await self.api.last_committed()
         if committed is None or not is_ours(self, committed):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .._errors import (
     BadRequestError,
@@ -47,6 +47,7 @@ from ._rules import (
     committed_check_due,
     contaminated,
     hashes_needed,
+    holds_ours,
     judge_after_create,
     judge_create_answer,
     judge_draft,
@@ -69,6 +70,8 @@ from ._steps import (
 __all__ = ["Publisher"]
 
 log = get_logger("storepush.bazaar")
+T = TypeVar("T")
+S = TypeVar("S")
 #: How a run that found a draft came to use it (a draft the journal says we created is resumed).
 _ACTIONS: dict[Role, DraftAction] = {
     Role.CREATOR: "resumed",
@@ -152,8 +155,22 @@ class Publisher:
         if self._on_event is not None:
             self._on_event(Event(phase, text, **extra))
 
-    def _settled(self) -> None:
-        self.reconciled += 1
+    async def _settle(
+        self,
+        act: Callable[[], Awaitable[T]],
+        probe: Callable[[], Awaitable[S]],
+        judge: Callable[[S, Ambiguous], Settled[T]],
+        *,
+        what: str,
+    ) -> T:
+        """`settle` one write of this run: counted, and bounded as its session allows."""
+
+        def counted() -> None:
+            self.reconciled += 1
+
+        return await settle(
+            act, probe, judge, what=what, on_settle=counted, bound=self.settle_bound
+        )
 
     def _tracked(self) -> ProgressCallback:
         """Count attempts and bytes of one file's upload, then pass progress on."""
@@ -318,14 +335,7 @@ class Publisher:
             # this run only adopts it (it never deletes a draft it cannot prove is its own)
             return Settled.ok((draft, Role.ADOPTER))
 
-        draft, role = await settle(
-            act,
-            probe,
-            judge,
-            what="create the release",
-            on_settle=self._settled,
-            bound=self.settle_bound,
-        )
+        draft, role = await self._settle(act, probe, judge, what="create the release")
         self.role, self.draft_id, self.created_here = role, draft.creation_date, True
         self.known_draft = draft
         if self.journal is not None:
@@ -366,7 +376,7 @@ class Publisher:
         def judge(draft: Release | None, exc: Ambiguous) -> Settled[None]:
             return Settled.ok(None) if draft is None else Settled.again()
 
-        await settle(act, probe, judge, what=what, on_settle=self._settled, bound=self.settle_bound)
+        await self._settle(act, probe, judge, what=what)
 
     async def _delete_ours(self, *, contested: bool = False) -> bool:
         """Delete the draft this run works in, if it still is that draft (and, unless it is
@@ -447,9 +457,7 @@ class Publisher:
         if committed is not None and already_there(committed, self.ours()):
             return self._already(committed, by_other=True)
         raise_if_mixed(self, committed)
-        mine = {f.sha1 for f in self.files if f.sha1 is not None}
-        entangled = draft is not None and bool(draft.sha1s & mine)
-        if on_lost(self.role, self.restarts, entangled=entangled):
+        if on_lost(self.role, self.restarts, entangled=holds_ours(draft, self.ours())):
             # deleted under us (a publisher that found our draft holding its package and
             # could not use it, or `replace`): judged from the start, as a re-run would be
             self._event("restarting", "the draft this run was filling is gone: starting again")
@@ -525,14 +533,7 @@ class Publisher:
                 return Settled.fail(exc)  # refused, and the state does not explain it
             return Settled.again()
 
-        package = await settle(
-            act,
-            probe,
-            judge,
-            what=f"upload {apk.path.name}",
-            on_settle=self._settled,
-            bound=self.settle_bound,
-        )
+        package = await self._settle(act, probe, judge, what=f"upload {apk.path.name}")
         file.sha1 = package.sha1
 
     def _result(

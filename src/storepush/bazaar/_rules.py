@@ -70,6 +70,7 @@ __all__ = [
     "committed_check_due",
     "contaminated",
     "hashes_needed",
+    "holds_ours",
     "judge_after_create",
     "judge_commit_answer",
     "judge_create_answer",
@@ -397,14 +398,18 @@ def wait_before_using(role: Role) -> bool:
     return role is not Role.CREATOR
 
 
+def holds_ours(draft: Release | None, ours: Sequence[Ours]) -> bool:
+    """Whether `draft` holds a package of this build (by SHA-1, of the files hashed so far)."""
+    return draft is not None and bool(draft.sha1s & {o.sha1 for o in ours if o.sha1})
+
+
 def contaminated(draft: Release, ours: Sequence[Ours], accepted: frozenset[str]) -> bool:
     """Whether `draft` holds a package of this build beside one of another build that this
     run did not accept: a draft no publisher keeping these rules will commit (each one's
     check before its commit refuses a foreign package), so it may be deleted by whoever put
     a package in it."""
-    mine = {o.sha1 for o in ours if o.sha1 is not None}
-    sha1s = draft.sha1s
-    return bool(sha1s & mine) and bool(sha1s - mine - accepted)
+    mine = {o.sha1 for o in ours if o.sha1}
+    return holds_ours(draft, ours) and bool(draft.sha1s - mine - accepted)
 
 
 def on_lost(role: Role, restarts: int, *, entangled: bool = False) -> bool:
