@@ -306,9 +306,11 @@ def test_busy_app_with_if_busy_fail(cli: Cli, emu: Emulator, apk: Path, tmp_path
         assert result.exit_code == 1
         assert "another publish of this app is running" in result.stderr
         assert "use --if-busy wait to wait for it" in result.stderr
+        assert "--busy-timeout" not in result.stderr  # it never waited: no "wait longer"
         waited = cli("bazaar", "publish", str(apk), "--busy-timeout", "0.2", env=env)
         assert waited.exit_code == 1
         assert "another publish of this app is running" in waited.stdout + waited.stderr
+        assert "--busy-timeout SECONDS to wait longer" in waited.stdout + waited.stderr
     finally:
         asyncio.run(lease.release())  # type: ignore[attr-defined]
     assert cli.json("bazaar", "publish", str(apk), env=env)["ok"] is True
